@@ -1,0 +1,50 @@
+"""The :class:`Fogbank` object: it owns every engine and hands each its dependencies.
+
+There is no module-level state anywhere in fogbank: two ``Fogbank`` objects with
+two homes are two independent worlds.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from fogbank.core.clock import Clock, SystemClock
+from fogbank.core.config import FogbankConfig
+from fogbank.core.store import ControlPlaneStore
+from fogbank.lake.engine import Lake
+
+
+class Fogbank:
+    """One fogbank: a home folder, a control-plane store, a clock and the engines."""
+
+    def __init__(self, config: FogbankConfig | None = None, *, clock: Clock | None = None) -> None:
+        self.config = config or FogbankConfig.load()
+        self.clock: Clock = clock or SystemClock()
+        self.config.home.mkdir(parents=True, exist_ok=True)
+        self.store = ControlPlaneStore(self.config.store_url)
+        self.lake = Lake(
+            self.config.lake_root,
+            clock=self.clock,
+            region=self.config.region,
+            limits=self.config.limits,
+        )
+
+    def reset(self) -> None:
+        """Wipe every engine's state: what test suites ask for between tests."""
+        self.lake.reset()
+        self.store.reset()
+
+    def close(self) -> None:
+        self.lake.close()
+        self.store.close()
+
+    def __enter__(self) -> Fogbank:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

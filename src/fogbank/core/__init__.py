@@ -1,0 +1,1 @@
+"""Shared ground for every service: config, errors, clock, ids and the control-plane store."""

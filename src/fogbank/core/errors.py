@@ -1,0 +1,251 @@
+"""The error tree: every error fogbank raises, named after the AWS error code.
+
+An error carries the AWS ``code`` and a ``message`` that names the field at fault
+and says what to change. Some carry extra ``fields`` that AWS puts in its error
+body (``BucketName``, ``Key``, ``ArgumentName``...). No HTTP status lives here:
+the gateway alone maps codes to statuses, in one table.
+
+    FogbankError
+    ├── InvalidConfiguration            fogbank's own: a setting could not be parsed
+    ├── ValidationException             generic input validation (JSON services)
+    ├── ResourceNotFoundException
+    ├── ResourceInUseException
+    ├── LimitExceededException
+    ├── NoSuchEntity                    IAM: no such user or access key
+    │                                   SigV4 auth (fogbank.gateway.auth), per protocol:
+    ├── AccessDenied                      S3: no signature, expired presigned URL, bad date
+    ├── AuthorizationHeaderMalformed      S3: an Authorization header it cannot read
+    ├── AuthorizationQueryParametersError S3: presigned X-Amz-* parameters it cannot read
+    ├── InvalidAccessKeyId                S3: an access key it does not know
+    ├── SignatureDoesNotMatch             S3 and query: a wrong signature
+    ├── RequestTimeTooSkewed              S3: a request dated over 15 minutes off
+    ├── UnrecognizedClientException       json: an access key it does not know
+    ├── InvalidSignatureException         json: a wrong, expired or early signature
+    ├── IncompleteSignatureException      json: an Authorization header it cannot read
+    ├── MissingAuthenticationTokenException json: no signature
+    ├── InvalidClientTokenId              query: an access key it does not know
+    ├── IncompleteSignature               query: an Authorization header it cannot read
+    ├── MissingAuthenticationToken        query: no signature
+    └── LakeError                       S3 semantics (fogbank.lake)
+        ├── InvalidBucketName
+        ├── NoSuchBucket
+        ├── BucketAlreadyOwnedByYou
+        ├── BucketNotEmpty
+        ├── NoSuchKey
+        ├── InvalidArgument
+        ├── InvalidRange
+        ├── NoSuchUpload
+        ├── InvalidPart
+        ├── InvalidPartOrder
+        ├── EntityTooSmall
+        ├── EntityTooLarge
+        ├── KeyTooLongError
+        ├── BadDigest
+        ├── PreconditionFailed
+        ├── NotModified                 a conditional read whose object did not change
+        ├── InvalidRequest
+        ├── MetadataTooLarge
+        ├── MalformedXML
+        ├── IncompleteBody              a short body, or a malformed aws-chunked one
+        ├── InvalidDigest               a Content-MD5 that is not a base64 MD5
+        ├── XAmzContentSHA256Mismatch   a body whose SHA-256 is not x-amz-content-sha256
+        ├── MalformedTrailerError       aws-chunked trailers that do not match x-amz-trailer
+        └── InvalidChunkSizeError       an aws-chunked chunk under 8 KiB that is not the last
+"""
+
+from __future__ import annotations
+
+
+class FogbankError(Exception):
+    """Root of every fogbank error: an AWS error ``code`` and a helpful ``message``."""
+
+    code: str = "InternalFailure"
+
+    def __init__(self, message: str, *, code: str | None = None, **fields: str) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.message = message
+        self.fields: dict[str, str] = dict(fields)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class InvalidConfiguration(FogbankError):
+    code = "InvalidConfiguration"
+
+
+class ValidationException(FogbankError):
+    code = "ValidationException"
+
+
+class ResourceNotFoundException(FogbankError):
+    code = "ResourceNotFoundException"
+
+
+class ResourceInUseException(FogbankError):
+    code = "ResourceInUseException"
+
+
+class LimitExceededException(FogbankError):
+    code = "LimitExceededException"
+
+
+class NoSuchEntity(FogbankError):
+    code = "NoSuchEntity"
+
+
+class AccessDenied(FogbankError):
+    code = "AccessDenied"
+
+
+class AuthorizationHeaderMalformed(FogbankError):
+    code = "AuthorizationHeaderMalformed"
+
+
+class AuthorizationQueryParametersError(FogbankError):
+    code = "AuthorizationQueryParametersError"
+
+
+class InvalidAccessKeyId(FogbankError):
+    code = "InvalidAccessKeyId"
+
+
+class SignatureDoesNotMatch(FogbankError):
+    code = "SignatureDoesNotMatch"
+
+
+class RequestTimeTooSkewed(FogbankError):
+    code = "RequestTimeTooSkewed"
+
+
+class UnrecognizedClientException(FogbankError):
+    code = "UnrecognizedClientException"
+
+
+class InvalidSignatureException(FogbankError):
+    code = "InvalidSignatureException"
+
+
+class IncompleteSignatureException(FogbankError):
+    code = "IncompleteSignatureException"
+
+
+class MissingAuthenticationTokenException(FogbankError):
+    code = "MissingAuthenticationTokenException"
+
+
+class InvalidClientTokenId(FogbankError):
+    code = "InvalidClientTokenId"
+
+
+class IncompleteSignature(FogbankError):
+    code = "IncompleteSignature"
+
+
+class MissingAuthenticationToken(FogbankError):
+    code = "MissingAuthenticationToken"
+
+
+class LakeError(FogbankError):
+    """Errors with S3's codes, raised by the lake."""
+
+
+class InvalidBucketName(LakeError):
+    code = "InvalidBucketName"
+
+
+class NoSuchBucket(LakeError):
+    code = "NoSuchBucket"
+
+
+class BucketAlreadyOwnedByYou(LakeError):
+    code = "BucketAlreadyOwnedByYou"
+
+
+class BucketNotEmpty(LakeError):
+    code = "BucketNotEmpty"
+
+
+class NoSuchKey(LakeError):
+    code = "NoSuchKey"
+
+
+class InvalidArgument(LakeError):
+    code = "InvalidArgument"
+
+
+class InvalidRange(LakeError):
+    code = "InvalidRange"
+
+
+class NoSuchUpload(LakeError):
+    code = "NoSuchUpload"
+
+
+class InvalidPart(LakeError):
+    code = "InvalidPart"
+
+
+class InvalidPartOrder(LakeError):
+    code = "InvalidPartOrder"
+
+
+class EntityTooSmall(LakeError):
+    code = "EntityTooSmall"
+
+
+class EntityTooLarge(LakeError):
+    code = "EntityTooLarge"
+
+
+class KeyTooLongError(LakeError):
+    code = "KeyTooLongError"
+
+
+class BadDigest(LakeError):
+    code = "BadDigest"
+
+
+class PreconditionFailed(LakeError):
+    code = "PreconditionFailed"
+
+
+class NotModified(LakeError):
+    code = "NotModified"
+
+
+class InvalidRequest(LakeError):
+    code = "InvalidRequest"
+
+
+class MetadataTooLarge(LakeError):
+    code = "MetadataTooLarge"
+
+
+class MalformedXML(LakeError):
+    code = "MalformedXML"
+
+
+class IncompleteBody(LakeError):
+    code = "IncompleteBody"
+
+
+class InvalidDigest(LakeError):
+    code = "InvalidDigest"
+
+
+class XAmzContentSHA256Mismatch(LakeError):
+    code = "XAmzContentSHA256Mismatch"
+
+
+class MalformedTrailerError(LakeError):
+    code = "MalformedTrailerError"
+
+
+class InvalidChunkSizeError(LakeError):
+    code = "InvalidChunkSizeError"

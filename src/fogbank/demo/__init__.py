@@ -1,0 +1,1 @@
+"""The main job, `fogbank demo`: generated data pushed through the whole pipeline."""

@@ -1,0 +1,92 @@
+"""The `fogbank` command: the demo, status and the lake's file commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fogbank import Fogbank, FogbankConfig
+from fogbank.cli import app
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, home: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["--home", str(home), *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_demo_runs_every_stage_and_records_the_run(runner: CliRunner, tmp_path: Path) -> None:
+    code, out = invoke(runner, tmp_path, "demo", "--events", "3000", "--hours", "6")
+    assert code == 0, out
+    assert "3,000 ad impressions over 6 h" in out
+    assert "3,000 events in 6 hourly partitions" in out
+    with Fogbank(FogbankConfig.load(home=tmp_path)) as fogbank:
+        keys = [o.key for o in fogbank.lake.iter_objects("fogbank-demo", "clickstream/raw/")]
+        assert len(keys) == 6
+        assert keys[0] == "clickstream/raw/year=2026/month=01/day=01/hour=00/events-0000.json"
+        runs, _ = fogbank.store.list_resources("demo", "run")
+        assert len(runs) == 1 and runs[0].state == "Completed"
+        seconds = fogbank.store.get_metrics("fogbank/demo", "StageSeconds")
+        assert {p.dimensions["Stage"] for p in seconds} == {"generate", "lake", "readback"}
+
+
+def test_demo_rerun_replaces_the_data_set(runner: CliRunner, tmp_path: Path) -> None:
+    assert invoke(runner, tmp_path, "demo", "--events", "2000", "--hours", "4")[0] == 0
+    code, out = invoke(runner, tmp_path, "demo", "--events", "2000", "--hours", "2")
+    assert code == 0, out
+    assert "2,000 events in 2 hourly partitions" in out
+
+
+def test_status_shows_buckets_and_last_run(runner: CliRunner, tmp_path: Path) -> None:
+    code, out = invoke(runner, tmp_path, "status")
+    assert code == 0 and "no demo run yet" in out
+    invoke(runner, tmp_path, "demo", "--events", "1000", "--hours", "1")
+    code, out = invoke(runner, tmp_path, "status")
+    assert code == 0, out
+    assert "fogbank-demo" in out and "last demo run" in out
+
+
+def test_lake_commands_round_trip_a_folder(runner: CliRunner, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text("alpha")
+    (src / "sub" / "b.txt").write_text("beta")
+    assert invoke(runner, home, "lake", "mb", "s3://data")[0] == 0
+    code, out = invoke(runner, home, "lake", "cp", "--recursive", str(src), "s3://data/in/")
+    assert code == 0, out
+    code, out = invoke(runner, home, "lake", "ls", "s3://data/in/")
+    assert "PRE sub/" in out and "a.txt" in out
+    code, out = invoke(runner, home, "lake", "ls", "--recursive", "s3://data/")
+    assert "in/sub/b.txt" in out
+    code, out = invoke(runner, home, "lake", "cat", "s3://data/in/sub/b.txt")
+    assert code == 0 and out == "beta"
+    assert invoke(runner, home, "lake", "cp", "s3://data/in/a.txt", "s3://data/copy.txt")[0] == 0
+    dst = tmp_path / "out"
+    assert invoke(runner, home, "lake", "cp", "-r", "s3://data/in", str(dst))[0] == 0
+    assert (dst / "sub" / "b.txt").read_text() == "beta"
+    assert invoke(runner, home, "lake", "rm", "--recursive", "s3://data/")[0] == 0
+    code, out = invoke(runner, home, "lake", "ls", "--recursive", "s3://data/")
+    assert code == 0 and out == ""
+    assert invoke(runner, home, "lake", "rb", "s3://data")[0] == 0
+    assert invoke(runner, home, "lake", "ls")[1] == ""
+
+
+def test_lake_errors_exit_one_with_the_aws_code(runner: CliRunner, tmp_path: Path) -> None:
+    code, out = invoke(runner, tmp_path, "lake", "cat", "s3://missing/key")
+    assert code == 1
+    assert "NoSuchBucket" in out and "missing" in out
+    code, out = invoke(runner, tmp_path, "lake", "mb", "s3://Bad_Name")
+    assert code == 1 and "InvalidBucketName" in out
+
+
+def test_a_bad_setting_is_reported_not_raised(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("limits = 'maybe'\n")
+    code, out = invoke(runner, tmp_path, "status")
+    assert code == 1 and "InvalidConfiguration" in out and "limits" in out
