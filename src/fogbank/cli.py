@@ -135,6 +135,66 @@ def _progress() -> Progress:
     )
 
 
+# ---------------------------------------------------------------------------- serve
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 4566,
+) -> None:
+    """Serve the AWS wire API: point boto3, the aws CLI or the SageMaker SDK at it."""
+    from fogbank.gateway.server import serve as run_server
+
+    with _open(ctx) as fogbank:
+        cfg = fogbank.config
+        console.print(
+            f"fogbank {__version__} serving http://{host}:{port}  home {cfg.home}  "
+            f"region {cfg.region}  auth {cfg.auth}",
+            highlight=False,
+        )
+        run_server(fogbank, host, port)
+
+
+keys_app = typer.Typer(help="Access keys for `auth = sigv4`.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Option(help="Who the key is for.")] = "fogbank",
+) -> None:
+    """Create an access key kept in the home; prints it as AWS_* variables."""
+    from fogbank.gateway.auth import AccessKeys
+
+    with _open(ctx) as fogbank:
+        created = AccessKeys(fogbank.store, account_id=fogbank.config.account_id).create(user)
+        console.print(f"AWS_ACCESS_KEY_ID={created.access_key_id}", highlight=False)
+        console.print(f"AWS_SECRET_ACCESS_KEY={created.secret_access_key}", highlight=False)
+
+
+@keys_app.command("list")
+def keys_list(ctx: typer.Context) -> None:
+    """The access keys kept in the home (secrets are not shown)."""
+    from fogbank.gateway.auth import AccessKeys
+
+    with _open(ctx) as fogbank:
+        for key in AccessKeys(fogbank.store, account_id=fogbank.config.account_id).list():
+            console.print(f"{key.access_key_id}  {key.user}  {_when(key.created)}", highlight=False)
+
+
+@keys_app.command("delete")
+def keys_delete(ctx: typer.Context, access_key_id: str) -> None:
+    """Delete an access key."""
+    from fogbank.gateway.auth import AccessKeys
+
+    with _open(ctx) as fogbank:
+        AccessKeys(fogbank.store, account_id=fogbank.config.account_id).delete(access_key_id)
+        console.print(f"deleted {access_key_id}", highlight=False)
+
+
 # ---------------------------------------------------------------------------- status
 
 
@@ -146,7 +206,8 @@ def status(ctx: typer.Context) -> None:
         console.print(f"[bold]fogbank {__version__}[/bold]  home {cfg.home}")
         console.print(
             f"account {cfg.account_id}  region {cfg.region}  "
-            f"limits {'on' if cfg.limits else 'off'}  control plane {fogbank.store.url}"
+            f"limits {'on' if cfg.limits else 'off'}  auth {cfg.auth}  "
+            f"control plane {fogbank.store.url}"
         )
         buckets = fogbank.lake.list_buckets()
         table = Table(title=f"lake: {len(buckets)} bucket(s)")
@@ -319,3 +380,7 @@ def lake_rm(
 def main() -> None:
     """Entry point of the `fogbank` console script."""
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,7 @@ is read at import time: :meth:`FogbankConfig.load` reads when it is called.
 | account_id         | FOGBANK_ACCOUNT_ID          | 000000000000                          |
 | region             | FOGBANK_REGION              | us-east-1                             |
 | limits             | FOGBANK_LIMITS              | true (AWS limits enforced)            |
+| auth               | FOGBANK_AUTH                | none (any key); sigv4 verifies keys   |
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ CONFIG_FILE_NAME = "config.toml"
 
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-_SETTINGS = ("control_plane_url", "account_id", "region", "limits")
+_SETTINGS = ("control_plane_url", "account_id", "region", "limits", "auth")
+AUTH_MODES = ("none", "sigv4")
 
 
 def parse_bool(value: object, *, name: str) -> bool:
@@ -64,6 +66,9 @@ class FogbankConfig:
     account_id: str = DEFAULT_ACCOUNT_ID
     region: str = DEFAULT_REGION
     limits: bool = True
+    auth: str = "none"
+    """``none``: any access key is accepted; ``sigv4``: signatures are verified against
+    the keys kept in the home (``fogbank keys create``)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home).expanduser().absolute())
@@ -77,6 +82,10 @@ class FogbankConfig:
             )
         if not isinstance(self.limits, bool):
             raise InvalidConfiguration(f"limits must be a bool; got {self.limits!r}.")
+        if self.auth not in AUTH_MODES:
+            raise InvalidConfiguration(
+                f"auth must be one of {', '.join(AUTH_MODES)}; got {self.auth!r}."
+            )
 
     @property
     def store_url(self) -> str:

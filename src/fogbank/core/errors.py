@@ -8,6 +8,10 @@ the gateway alone maps codes to statuses, in one table.
     FogbankError
     ├── InvalidConfiguration            fogbank's own: a setting could not be parsed
     ├── ValidationException             generic input validation (JSON services)
+    ├── SerializationException          a request body of the wrong JSON type or form
+    ├── UnknownOperationException       a request for no operation the service has
+    ├── NotImplemented                  an AWS operation fogbank does not serve yet
+    ├── RequestEntityTooLarge           a request document over the gateway's limit
     ├── ResourceNotFoundException
     ├── ResourceInUseException
     ├── LimitExceededException
@@ -81,6 +85,30 @@ class InvalidConfiguration(FogbankError):
 
 class ValidationException(FogbankError):
     code = "ValidationException"
+
+
+class SerializationException(FogbankError):
+    code = "SerializationException"
+
+
+class UnknownOperationException(FogbankError):
+    code = "UnknownOperationException"
+
+
+class NotImplemented(FogbankError):
+    """An operation AWS has and fogbank does not serve yet."""
+
+    code = "NotImplemented"
+
+    def __init__(self, service: str, operation: str) -> None:
+        super().__init__(
+            f"fogbank does not implement {service} {operation} yet. The operations it serves "
+            "are listed at GET /_fogbank/health.",
+        )
+
+
+class RequestEntityTooLarge(FogbankError):
+    code = "RequestEntityTooLarge"
 
 
 class ResourceNotFoundException(FogbankError):

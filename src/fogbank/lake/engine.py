@@ -13,6 +13,7 @@ import binascii
 import contextlib
 import hashlib
 import json
+import os
 import re
 import secrets
 import shutil
@@ -20,6 +21,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +63,7 @@ from fogbank.lake.model import (
 from fogbank.lake.names import parse_location, validate_bucket_name, validate_key
 from fogbank.lake.ranges import resolve_range
 from fogbank.lake.store import (
+    BLOB_FANOUT,
     BUCKET_FILE,
     INDEX_FILE,
     Body,
@@ -101,6 +104,10 @@ class _OpenBucket:
     conn: sqlite3.Connection
     inode: int
 
+    @property
+    def index_path(self) -> str:
+        return self.files.index_path
+
 
 @dataclass(frozen=True)
 class _Row:
@@ -131,6 +138,7 @@ class Lake:
         self._all_conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self._swept: set[str] = set()
+        self._hasher: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ buckets
 
@@ -151,6 +159,8 @@ class Lake:
             open_index(staging / INDEX_FILE).close()
             (staging / "tmp").mkdir()
             (staging / "blobs").mkdir()
+            for fanout in BLOB_FANOUT:
+                (staging / "blobs" / fanout).mkdir()
             try:
                 staging.rename(target)
             except OSError:
@@ -361,12 +371,13 @@ class Lake:
         handle = self._open(bucket)
         for _ in range(5):
             row = self._row(handle, key)
-            _check_conditions(
-                row.info, if_match, if_none_match, if_modified_since, if_unmodified_since
-            )
-            resolved = resolve_range(byte_range, row.info.size)
+            if if_match or if_none_match or if_modified_since or if_unmodified_since:
+                _check_conditions(
+                    row.info, if_match, if_none_match, if_modified_since, if_unmodified_since
+                )
+            resolved = None if byte_range is None else resolve_range(byte_range, row.info.size)
             try:
-                blob_file: BinaryIO = handle.files.path(row.blob).open("rb")
+                blob_file: BinaryIO = open(handle.files.path_str(row.blob), "rb", buffering=0)  # noqa: SIM115, PTH123 - closed by ObjectBody
             except FileNotFoundError:
                 continue  # overwritten between the lookup and the open: look again
             if resolved is None:
@@ -1060,12 +1071,15 @@ class Lake:
         shutil.rmtree(trash, ignore_errors=True)
 
     def close(self) -> None:
-        """Close every index connection this lake opened."""
+        """Close every index connection this lake opened (the lake opens them again if used)."""
         with self._conns_lock:
             for conn in self._all_conns:
                 conn.close()
             self._all_conns.clear()
         self._local = threading.local()
+        if self._hasher is not None:
+            self._hasher.shutdown(wait=True)
+            self._hasher = None
 
     def _now(self) -> datetime:
         # S3 reports times to the millisecond.
@@ -1078,19 +1092,24 @@ class Lake:
         The handle is keyed by the index file's inode, so a bucket deleted and created
         again (by any process) is never read through a stale connection.
         """
-        validate_bucket_name(name)
-        root = self._buckets_dir / name
-        try:
-            inode = (root / INDEX_FILE).stat().st_ino
-        except FileNotFoundError:
-            raise self._no_such_bucket(name) from None
         cache: dict[str, _OpenBucket] = self._local.__dict__.setdefault("handles", {})
         handle = cache.get(name)
+        if handle is None:
+            validate_bucket_name(name)
+        root = self._buckets_dir / name
+        try:
+            inode = os.stat(handle.index_path if handle else root / INDEX_FILE).st_ino  # noqa: PTH116
+        except FileNotFoundError:
+            raise self._no_such_bucket(name) from None
         if handle is not None and handle.inode == inode:
             return handle
         if handle is not None:
             handle.conn.close()
-        files = BucketFiles(root)
+        if self._hasher is None:
+            self._hasher = ThreadPoolExecutor(
+                max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="fogbank-md5"
+            )
+        files = BucketFiles(root, self._hasher)
         if name not in self._swept:
             self._swept.add(name)
             files.sweep_stale(STALE_TMP_SECONDS)

@@ -159,7 +159,8 @@ class ObjectBody:
         self.content_length = last - first + 1
         self._handle = handle
         self._remaining = self.content_length
-        handle.seek(first)
+        if first:
+            handle.seek(first)
 
     def read(self, n: int = -1) -> bytes:
         if n < 0 or n > self._remaining:
