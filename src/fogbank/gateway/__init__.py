@@ -1,0 +1,1 @@
+"""The AWS wire API: protocols, auth and one adapter per service over the engines."""

@@ -1,0 +1,1 @@
+"""Wire protocols: rest-xml (S3), rest-json and json (X-Amz-Target), from botocore shapes."""

@@ -1,0 +1,1 @@
+"""One adapter per service: each AWS operation translated into one engine call."""

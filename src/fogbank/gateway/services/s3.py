@@ -1,0 +1,438 @@
+"""S3 on the gateway: each operation translated into one call on the lake.
+
+Parameters arrive parsed and typed from botocore's S3 model (member names as in
+boto3: ``Bucket``, ``Key``, ``Body``...); each function returns the output members
+by the same names, and the rest-xml protocol lays them out on the wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import unquote
+
+from fogbank.core.errors import InvalidArgument
+from fogbank.lake.engine import Lake
+from fogbank.lake.model import CompletedPart, ListPage, ObjectBody, ObjectInfo
+
+Handler = Callable[[Lake, dict[str, Any]], dict[str, Any]]
+OPERATIONS: dict[str, Handler] = {}
+
+
+def operation(name: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        OPERATIONS[name] = handler
+        return handler
+
+    return register
+
+
+OWNER = {
+    "DisplayName": "fogbank",
+    "ID": "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a",
+}
+
+
+# ------------------------------------------------------------------ buckets
+
+
+@operation("ListBuckets")
+def list_buckets(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    buckets = lake.list_buckets()
+    prefix = p.get("Prefix")
+    if prefix:
+        buckets = [b for b in buckets if b.name.startswith(prefix)]
+    return {
+        "Buckets": [
+            {"Name": b.name, "CreationDate": b.creation_date, "BucketRegion": b.region}
+            for b in buckets
+        ],
+        "Owner": OWNER,
+        "Prefix": prefix,
+    }
+
+
+@operation("CreateBucket")
+def create_bucket(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    config = p.get("CreateBucketConfiguration") or {}
+    region = config.get("LocationConstraint") or "us-east-1"
+    if region == "EU":
+        region = "eu-west-1"
+    bucket = lake.create_bucket(p["Bucket"], region=region)
+    return {"Location": f"/{bucket.name}"}
+
+
+@operation("HeadBucket")
+def head_bucket(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    bucket = lake.head_bucket(p["Bucket"])
+    return {"BucketRegion": bucket.region, "AccessPointAlias": False}
+
+
+@operation("GetBucketLocation")
+def get_bucket_location(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    region = lake.head_bucket(p["Bucket"]).region
+    # us-east-1 is reported as an empty LocationConstraint, as S3 does.
+    return {"LocationConstraint": None if region == "us-east-1" else region}
+
+
+@operation("DeleteBucket")
+def delete_bucket(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    lake.delete_bucket(p["Bucket"])
+    return {}
+
+
+# ------------------------------------------------------------------ objects
+
+
+def _object_headers(info: ObjectInfo) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ETag": info.quoted_etag,
+        "LastModified": info.last_modified,
+        "ContentType": info.content_type,
+        "Metadata": dict(info.metadata),
+        "AcceptRanges": "bytes",
+    }
+    if info.content_encoding:
+        out["ContentEncoding"] = info.content_encoding
+    if info.parts_count is not None:
+        out["PartsCount"] = info.parts_count
+    return out
+
+
+@operation("PutObject")
+def put_object(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    info = lake.put_object(
+        p["Bucket"],
+        p["Key"],
+        p.get("Body", b""),
+        content_type=p.get("ContentType"),
+        content_encoding=_content_encoding(p.get("ContentEncoding")),
+        metadata=p.get("Metadata"),
+        content_md5=p.get("ContentMD5"),
+        if_match=p.get("IfMatch"),
+        if_none_match=p.get("IfNoneMatch"),
+    )
+    return {"ETag": info.quoted_etag, "Size": info.size}
+
+
+def _content_encoding(value: str | None) -> str | None:
+    """The stored Content-Encoding, without the transfer-only ``aws-chunked``."""
+    if not value:
+        return None
+    kept = [v.strip() for v in value.split(",") if v.strip() and v.strip() != "aws-chunked"]
+    return ", ".join(kept) or None
+
+
+def _conditions(p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "if_match": p.get("IfMatch"),
+        "if_none_match": p.get("IfNoneMatch"),
+        "if_modified_since": p.get("IfModifiedSince"),
+        "if_unmodified_since": p.get("IfUnmodifiedSince"),
+    }
+
+
+@operation("GetObject")
+def get_object(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    if p.get("PartNumber") is not None:
+        raise InvalidArgument(
+            "GetObject by PartNumber is not supported by fogbank yet; ask for a Range instead.",
+            ArgumentName="partNumber",
+        )
+    body = lake.get_object(p["Bucket"], p["Key"], byte_range=p.get("Range"), **_conditions(p))
+    out = _object_headers(body.info)
+    out["ContentLength"] = body.content_length
+    if body.content_range is not None:
+        first, last, total = body.content_range
+        out["ContentRange"] = f"bytes {first}-{last}/{total}"
+        out["_status"] = 206
+    for name, header in (
+        ("ResponseContentType", "ContentType"),
+        ("ResponseContentEncoding", "ContentEncoding"),
+        ("ResponseContentDisposition", "ContentDisposition"),
+        ("ResponseContentLanguage", "ContentLanguage"),
+        ("ResponseCacheControl", "CacheControl"),
+        ("ResponseExpires", "Expires"),
+    ):
+        if p.get(name) is not None:
+            out[header] = p[name]
+    out["Body"] = _stream(body)
+    return out
+
+
+def _stream(body: ObjectBody) -> Iterator[bytes]:
+    try:
+        yield from body
+    finally:
+        body.close()
+
+
+@operation("HeadObject")
+def head_object(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    if p.get("Range"):
+        body = lake.get_object(p["Bucket"], p["Key"], byte_range=p["Range"], **_conditions(p))
+        body.close()
+        out = _object_headers(body.info)
+        out["ContentLength"] = body.content_length
+        if body.content_range is not None:
+            first, last, total = body.content_range
+            out["ContentRange"] = f"bytes {first}-{last}/{total}"
+            out["_status"] = 206
+        return out
+    info = lake.head_object(p["Bucket"], p["Key"], **_conditions(p))
+    out = _object_headers(info)
+    out["ContentLength"] = info.size
+    return out
+
+
+@operation("DeleteObject")
+def delete_object(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    lake.delete_object(p["Bucket"], p["Key"])
+    return {}
+
+
+@operation("DeleteObjects")
+def delete_objects(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    spec = p.get("Delete") or {}
+    keys = [o["Key"] for o in spec.get("Objects", [])]
+    result = lake.delete_objects(p["Bucket"], keys)
+    out: dict[str, Any] = {
+        "Errors": [{"Key": e.key, "Code": e.code, "Message": e.message} for e in result.errors]
+    }
+    if not spec.get("Quiet"):
+        out["Deleted"] = [{"Key": key} for key in result.deleted]
+    return out
+
+
+def _copy_source(value: str) -> tuple[str, str]:
+    source = unquote(value.split("?", 1)[0]).lstrip("/")
+    bucket, _, key = source.partition("/")
+    if not bucket or not key:
+        raise InvalidArgument(
+            f"Invalid copy source {value!r}: x-amz-copy-source must be bucket/key, URL-encoded.",
+            ArgumentName="x-amz-copy-source",
+            ArgumentValue=value,
+        )
+    return bucket, key
+
+
+@operation("CopyObject")
+def copy_object(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    source_bucket, source_key = _copy_source(p["CopySource"])
+    info = lake.copy_object(
+        source_bucket,
+        source_key,
+        p["Bucket"],
+        p["Key"],
+        metadata_directive=p.get("MetadataDirective", "COPY"),
+        content_type=p.get("ContentType"),
+        content_encoding=p.get("ContentEncoding"),
+        metadata=p.get("Metadata"),
+        if_match=p.get("CopySourceIfMatch"),
+        if_none_match=p.get("CopySourceIfNoneMatch"),
+        if_modified_since=p.get("CopySourceIfModifiedSince"),
+        if_unmodified_since=p.get("CopySourceIfUnmodifiedSince"),
+    )
+    return {"CopyObjectResult": {"ETag": info.quoted_etag, "LastModified": info.last_modified}}
+
+
+# ------------------------------------------------------------------ listing
+
+
+def _contents(page: ListPage) -> list[dict[str, Any]]:
+    return [
+        {
+            "Key": o.key,
+            "LastModified": o.last_modified,
+            "ETag": o.quoted_etag,
+            "Size": o.size,
+            "StorageClass": o.storage_class,
+        }
+        for o in page.contents
+    ]
+
+
+@operation("ListObjectsV2")
+def list_objects_v2(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    page = lake.list_objects_v2(
+        p["Bucket"],
+        prefix=p.get("Prefix", ""),
+        delimiter=p.get("Delimiter") or None,
+        max_keys=p.get("MaxKeys", 1000),
+        continuation_token=p.get("ContinuationToken"),
+        start_after=p.get("StartAfter"),
+    )
+    return {
+        "Name": page.bucket,
+        "Prefix": page.prefix,
+        "Delimiter": page.delimiter,
+        "MaxKeys": page.max_keys,
+        "KeyCount": page.key_count,
+        "IsTruncated": page.is_truncated,
+        "Contents": _contents(page) or None,
+        "CommonPrefixes": [{"Prefix": c} for c in page.common_prefixes] or None,
+        "ContinuationToken": page.continuation_token,
+        "NextContinuationToken": page.next_continuation_token,
+        "StartAfter": page.start_after,
+        "EncodingType": p.get("EncodingType"),
+        "_encode_keys": p.get("EncodingType") == "url",
+    }
+
+
+@operation("ListObjects")
+def list_objects(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    page = lake.list_objects(
+        p["Bucket"],
+        prefix=p.get("Prefix", ""),
+        delimiter=p.get("Delimiter") or None,
+        max_keys=p.get("MaxKeys", 1000),
+        marker=p.get("Marker"),
+    )
+    return {
+        "Name": page.bucket,
+        "Prefix": page.prefix,
+        "Delimiter": page.delimiter,
+        "MaxKeys": page.max_keys,
+        "Marker": p.get("Marker", ""),
+        "IsTruncated": page.is_truncated,
+        # S3 sends NextMarker only when a delimiter was given.
+        "NextMarker": page.next_marker if page.delimiter else None,
+        "Contents": _contents(page) or None,
+        "CommonPrefixes": [{"Prefix": c} for c in page.common_prefixes] or None,
+        "EncodingType": p.get("EncodingType"),
+        "_encode_keys": p.get("EncodingType") == "url",
+    }
+
+
+# ------------------------------------------------------------------ multipart
+
+
+@operation("CreateMultipartUpload")
+def create_multipart_upload(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    upload = lake.create_multipart_upload(
+        p["Bucket"],
+        p["Key"],
+        content_type=p.get("ContentType"),
+        content_encoding=p.get("ContentEncoding"),
+        metadata=p.get("Metadata"),
+    )
+    return {"Bucket": upload.bucket, "Key": upload.key, "UploadId": upload.upload_id}
+
+
+@operation("UploadPart")
+def upload_part(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    part = lake.upload_part(
+        p["Bucket"],
+        p["Key"],
+        p["UploadId"],
+        p["PartNumber"],
+        p.get("Body", b""),
+        content_md5=p.get("ContentMD5"),
+    )
+    return {"ETag": part.quoted_etag}
+
+
+@operation("UploadPartCopy")
+def upload_part_copy(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    source_bucket, source_key = _copy_source(p["CopySource"])
+    part = lake.upload_part_copy(
+        p["Bucket"],
+        p["Key"],
+        p["UploadId"],
+        p["PartNumber"],
+        source_bucket,
+        source_key,
+        source_range=p.get("CopySourceRange"),
+    )
+    return {"CopyPartResult": {"ETag": part.quoted_etag, "LastModified": part.last_modified}}
+
+
+@operation("CompleteMultipartUpload")
+def complete_multipart_upload(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    spec = p.get("MultipartUpload") or {}
+    parts = [
+        CompletedPart(part.get("PartNumber", 0), part.get("ETag", ""))
+        for part in spec.get("Parts", [])
+    ]
+    info = lake.complete_multipart_upload(p["Bucket"], p["Key"], p["UploadId"], parts)
+    return {
+        "Location": f"/{info.bucket}/{info.key}",
+        "Bucket": info.bucket,
+        "Key": info.key,
+        "ETag": info.quoted_etag,
+    }
+
+
+@operation("AbortMultipartUpload")
+def abort_multipart_upload(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    lake.abort_multipart_upload(p["Bucket"], p["Key"], p["UploadId"])
+    return {}
+
+
+@operation("ListParts")
+def list_parts(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    page = lake.list_parts(
+        p["Bucket"],
+        p["Key"],
+        p["UploadId"],
+        max_parts=p.get("MaxParts", 1000),
+        part_number_marker=int(p.get("PartNumberMarker") or 0),
+    )
+    return {
+        "Bucket": page.bucket,
+        "Key": page.key,
+        "UploadId": page.upload_id,
+        "PartNumberMarker": page.part_number_marker,
+        "NextPartNumberMarker": page.next_part_number_marker,
+        "MaxParts": page.max_parts,
+        "IsTruncated": page.is_truncated,
+        "Parts": [
+            {
+                "PartNumber": part.part_number,
+                "LastModified": part.last_modified,
+                "ETag": part.quoted_etag,
+                "Size": part.size,
+            }
+            for part in page.parts
+        ]
+        or None,
+        "StorageClass": "STANDARD",
+        "Initiator": OWNER,
+        "Owner": OWNER,
+    }
+
+
+@operation("ListMultipartUploads")
+def list_multipart_uploads(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    page = lake.list_multipart_uploads(
+        p["Bucket"],
+        prefix=p.get("Prefix", ""),
+        delimiter=p.get("Delimiter") or None,
+        key_marker=p.get("KeyMarker"),
+        upload_id_marker=p.get("UploadIdMarker"),
+        max_uploads=p.get("MaxUploads", 1000),
+    )
+    return {
+        "Bucket": page.bucket,
+        "KeyMarker": p.get("KeyMarker", ""),
+        "UploadIdMarker": p.get("UploadIdMarker", ""),
+        "NextKeyMarker": page.next_key_marker,
+        "NextUploadIdMarker": page.next_upload_id_marker,
+        "Prefix": page.prefix,
+        "Delimiter": page.delimiter,
+        "MaxUploads": page.max_uploads,
+        "IsTruncated": page.is_truncated,
+        "Uploads": [
+            {
+                "UploadId": u.upload_id,
+                "Key": u.key,
+                "Initiated": u.initiated,
+                "StorageClass": "STANDARD",
+                "Owner": OWNER,
+                "Initiator": OWNER,
+            }
+            for u in page.uploads
+        ]
+        or None,
+        "CommonPrefixes": [{"Prefix": c} for c in page.common_prefixes] or None,
+    }
