@@ -33,7 +33,7 @@ def test_demo_runs_every_stage_and_records_the_run(runner: CliRunner, tmp_path: 
         runs, _ = fogbank.store.list_resources("demo", "run")
         assert len(runs) == 1 and runs[0].state == "Completed"
         seconds = fogbank.store.get_metrics("fogbank/demo", "StageSeconds")
-        assert {p.dimensions["Stage"] for p in seconds} == {"generate", "lake", "readback"}
+        assert {p.dimensions["Stage"] for p in seconds} == {"generate", "lake", "readback", "s3api"}
 
 
 def test_demo_rerun_replaces_the_data_set(runner: CliRunner, tmp_path: Path) -> None:

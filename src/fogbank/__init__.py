@@ -1,12 +1,26 @@
 """fogbank: the AWS machine-learning pipeline, open source, on one machine.
 
-The public entry points are :class:`Fogbank` (the object that owns every engine)
-and :class:`FogbankConfig` (its one typed configuration).
+The public entry points are :class:`Fogbank` (the object that owns every engine),
+:class:`FogbankConfig` (its one typed configuration) and :func:`client` (a boto3 client
+served in-process by the gateway).
 """
+
+from typing import Any
 
 from fogbank.app import Fogbank
 from fogbank.core.config import FogbankConfig
 
 __version__ = "0.1.0"
 
-__all__ = ["Fogbank", "FogbankConfig", "__version__"]
+__all__ = ["Fogbank", "FogbankConfig", "__version__", "client"]
+
+
+def client(service: str, **options: Any) -> Any:
+    """A real boto3 client for ``service`` whose requests go straight into fogbank's gateway
+    in this process, with no server and no socket: ``fogbank.client("s3")``.
+
+    Options: ``fogbank=`` (share a :class:`Fogbank`), ``home=``, ``region_name=``, ``config=``.
+    """
+    from fogbank.gateway.client import client as in_process_client
+
+    return in_process_client(service, **options)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+
+import fogbank
 
 
 def test_put_get_list_delete_round_trip(s3: Any) -> None:
@@ -21,3 +24,15 @@ def test_put_get_list_delete_round_trip(s3: Any) -> None:
     with pytest.raises(ClientError) as caught:
         s3.head_bucket(Bucket="smoke")
     assert caught.value.response["Error"]["Code"] == "404"
+
+
+def test_fogbank_client_serves_boto3_in_process(tmp_path: Path) -> None:
+    """fogbank.client("s3") is a real boto3 client with no server behind it."""
+    s3 = fogbank.client("s3", home=str(tmp_path / "home"))
+    try:
+        s3.create_bucket(Bucket="in-process")
+        s3.put_object(Bucket="in-process", Key="k", Body=b"v")
+        assert s3.get_object(Bucket="in-process", Key="k")["Body"].read() == b"v"
+        assert type(s3).__module__ == "botocore.client"
+    finally:
+        s3.close()
