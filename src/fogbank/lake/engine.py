@@ -20,7 +20,7 @@ import shutil
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,6 +55,7 @@ from fogbank.lake.model import (
     ListPage,
     MultipartUpload,
     ObjectBody,
+    ObjectChecksum,
     ObjectInfo,
     Part,
     PartsPage,
@@ -91,8 +92,10 @@ STALE_TMP_SECONDS = 600.0
 _COPY_SOURCE_RANGE = re.compile(r"bytes=[0-9]+-[0-9]+")
 
 _OBJECT_COLUMNS = (
-    "key, blob, size, etag, last_modified, content_type, content_encoding, metadata, parts_count"
+    "key, blob, size, etag, last_modified, content_type, content_encoding, metadata, "
+    "parts_count, checksum"
 )
+_UPSERT_OBJECT = f"INSERT OR REPLACE INTO objects ({_OBJECT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
 
 
 @dataclass
@@ -231,8 +234,13 @@ class Lake:
         content_md5: str | None = None,
         if_match: str | None = None,
         if_none_match: str | None = None,
+        checksum: ObjectChecksum | Callable[[], ObjectChecksum | None] | None = None,
     ) -> ObjectInfo:
         """PutObject: store ``body`` (bytes, a binary file or an iterable of chunks) at ``key``.
+
+        ``checksum`` is the additional checksum (CRC32, SHA256...) the client sent and the
+        caller verified, kept and returned by GetObject / HeadObject; a callable is asked
+        once the body has been read (its value may come in a trailer).
 
         The body is streamed to disk, never held whole. ``content_md5`` (base64, as the
         Content-MD5 header) is verified (``BadDigest``). ``if_none_match="*"`` refuses to
@@ -261,6 +269,7 @@ class Lake:
                 content_type=content_type or DEFAULT_CONTENT_TYPE,
                 content_encoding=content_encoding,
                 metadata=meta,
+                checksum=checksum() if callable(checksum) else checksum,
             )
             self._publish(handle, key_bytes, staged, info, if_match, if_none_match)
         except BaseException:
@@ -318,20 +327,7 @@ class Lake:
                         f'"{previous[1]}". Read the object again and retry with its ETag.',
                         Condition="If-Match",
                     )
-            conn.execute(
-                f"INSERT OR REPLACE INTO objects ({_OBJECT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
-                (
-                    key_bytes,
-                    blob,
-                    info.size,
-                    info.etag,
-                    info.last_modified.timestamp(),
-                    info.content_type,
-                    info.content_encoding,
-                    dump_metadata(dict(info.metadata)),
-                    info.parts_count,
-                ),
-            )
+            conn.execute(_UPSERT_OBJECT, _object_row(key_bytes, blob, info))
         if previous is not None:
             handle.files.remove([previous[0]])
 
@@ -867,21 +863,7 @@ class Lake:
                 previous_row = conn.execute(
                     "SELECT blob FROM objects WHERE key = ?", (key_bytes,)
                 ).fetchone()
-                conn.execute(
-                    f"INSERT OR REPLACE INTO objects ({_OBJECT_COLUMNS}) "
-                    "VALUES (?,?,?,?,?,?,?,?,?)",
-                    (
-                        key_bytes,
-                        blob,
-                        info.size,
-                        info.etag,
-                        info.last_modified.timestamp(),
-                        info.content_type,
-                        info.content_encoding,
-                        dump_metadata(dict(info.metadata)),
-                        info.parts_count,
-                    ),
-                )
+                conn.execute(_UPSERT_OBJECT, _object_row(key_bytes, blob, info))
                 conn.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
         except BaseException:
             handle.files.remove([blob])
@@ -1153,7 +1135,7 @@ class Lake:
 
 
 def _info(bucket: str, row: tuple[Any, ...]) -> ObjectInfo:
-    key, _, size, etag, modified, ctype, cenc, meta, parts = row
+    key, _, size, etag, modified, ctype, cenc, meta, parts, checksum = row
     return ObjectInfo(
         bucket=bucket,
         key=key.decode("utf-8"),
@@ -1164,6 +1146,23 @@ def _info(bucket: str, row: tuple[Any, ...]) -> ObjectInfo:
         content_encoding=cenc,
         metadata=load_metadata(meta),
         parts_count=parts,
+        checksum=ObjectChecksum(*checksum.split(":", 2)) if checksum else None,
+    )
+
+
+def _object_row(key_bytes: bytes, blob: str, info: ObjectInfo) -> tuple[Any, ...]:
+    checksum = info.checksum
+    return (
+        key_bytes,
+        blob,
+        info.size,
+        info.etag,
+        info.last_modified.timestamp(),
+        info.content_type,
+        info.content_encoding,
+        dump_metadata(dict(info.metadata)),
+        info.parts_count,
+        f"{checksum.algorithm}:{checksum.type}:{checksum.value}" if checksum else None,
     )
 
 

@@ -23,6 +23,15 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class ObjectChecksum:
+    """An additional checksum S3 keeps with an object: ``CRC32``, ``FULL_OBJECT``, base64."""
+
+    algorithm: str
+    type: str
+    value: str
+
+
+@dataclass(frozen=True)
 class ObjectInfo:
     """An object's metadata, as HeadObject and ListObjectsV2 report it."""
 
@@ -37,6 +46,7 @@ class ObjectInfo:
     metadata: Mapping[str, str] = field(default_factory=dict)
     parts_count: int | None = None
     storage_class: str = "STANDARD"
+    checksum: ObjectChecksum | None = None
 
     @property
     def quoted_etag(self) -> str:

@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS objects (
     content_type TEXT NOT NULL,
     content_encoding TEXT,
     metadata TEXT NOT NULL,
-    parts_count INTEGER
+    parts_count INTEGER,
+    checksum TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS uploads (
     upload_id TEXT PRIMARY KEY,
@@ -264,7 +265,25 @@ def open_index(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.executescript(_SCHEMA)
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version < INDEX_VERSION:
+        _migrate_index(conn, version)
     return conn
+
+
+INDEX_VERSION = 1
+
+
+def _migrate_index(conn: sqlite3.Connection, version: int) -> None:
+    """Bring an index written by an older fogbank up to :data:`INDEX_VERSION`."""
+    with write_transaction(conn):
+        (current,) = conn.execute("PRAGMA user_version").fetchone()
+        if current >= INDEX_VERSION:
+            return  # another connection migrated it first
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(objects)")}
+        if "checksum" not in columns:
+            conn.execute("ALTER TABLE objects ADD COLUMN checksum TEXT")
+        conn.execute(f"PRAGMA user_version = {INDEX_VERSION}")
 
 
 @contextlib.contextmanager

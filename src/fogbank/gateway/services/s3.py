@@ -12,8 +12,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from fogbank.core.errors import InvalidArgument
+from fogbank.gateway.chunked import DecodedBody
 from fogbank.lake.engine import Lake
-from fogbank.lake.model import CompletedPart, ListPage, ObjectBody, ObjectInfo
+from fogbank.lake.model import CompletedPart, ListPage, ObjectBody, ObjectChecksum, ObjectInfo
 
 Handler = Callable[[Lake, dict[str, Any]], dict[str, Any]]
 OPERATIONS: dict[str, Handler] = {}
@@ -111,8 +112,34 @@ def put_object(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
         content_md5=p.get("ContentMD5"),
         if_match=p.get("IfMatch"),
         if_none_match=p.get("IfNoneMatch"),
+        checksum=_verified_checksum(p.get("Body")),
     )
     return {"ETag": info.quoted_etag, "Size": info.size}
+
+
+def _verified_checksum(body: Any) -> Callable[[], ObjectChecksum | None] | None:
+    """The checksum the gateway verified while the body streamed, asked for once it has."""
+    if not isinstance(body, DecodedBody):
+        return None
+
+    def resolve() -> ObjectChecksum | None:
+        found = body.checksum
+        return (
+            None if found is None else ObjectChecksum(found.algorithm, "FULL_OBJECT", found.value)
+        )
+
+    return resolve
+
+
+def _checksum_headers(info: ObjectInfo, p: dict[str, Any]) -> dict[str, Any]:
+    """GetObject / HeadObject with ChecksumMode=ENABLED return the stored checksum of a whole
+    object (never of a range, whose bytes it would not match)."""
+    if p.get("ChecksumMode") != "ENABLED" or info.checksum is None or p.get("Range"):
+        return {}
+    return {
+        f"Checksum{info.checksum.algorithm}": info.checksum.value,
+        "ChecksumType": info.checksum.type,
+    }
 
 
 def _content_encoding(value: str | None) -> str | None:
@@ -141,6 +168,7 @@ def get_object(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
         )
     body = lake.get_object(p["Bucket"], p["Key"], byte_range=p.get("Range"), **_conditions(p))
     out = _object_headers(body.info)
+    out.update(_checksum_headers(body.info, p))
     out["ContentLength"] = body.content_length
     if body.content_range is not None:
         first, last, total = body.content_range
@@ -181,6 +209,7 @@ def head_object(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
         return out
     info = lake.head_object(p["Bucket"], p["Key"], **_conditions(p))
     out = _object_headers(info)
+    out.update(_checksum_headers(info, p))
     out["ContentLength"] = info.size
     return out
 
