@@ -10,7 +10,7 @@ the gateway alone maps codes to statuses, in one table.
     ├── ValidationException             generic input validation (JSON services)
     ├── SerializationException          a request body of the wrong JSON type or form
     ├── UnknownOperationException       a request for no operation the service has
-    ├── NotImplemented                  an AWS operation fogbank does not serve yet
+    ├── OperationNotImplemented         code NotImplemented: an AWS operation not served yet
     ├── RequestEntityTooLarge           a request document over the gateway's limit
     ├── ResourceNotFoundException
     ├── ResourceInUseException
@@ -95,8 +95,11 @@ class UnknownOperationException(FogbankError):
     code = "UnknownOperationException"
 
 
-class NotImplemented(FogbankError):
-    """An operation AWS has and fogbank does not serve yet."""
+class OperationNotImplemented(FogbankError):
+    """An operation AWS has and fogbank does not serve yet.
+
+    The one error not named after its code: ``NotImplemented`` is a Python builtin.
+    """
 
     code = "NotImplemented"
 

@@ -32,6 +32,7 @@ from fogbank.app import Fogbank
 from fogbank.core.errors import (
     FogbankError,
     InvalidArgument,
+    OperationNotImplemented,
     RequestEntityTooLarge,
     UnknownOperationException,
 )
@@ -224,7 +225,7 @@ class Gateway:
         params = json_rpc.parse_request(operation, body, self._json_validator)
         handler = self.adapters.get(call.service.name, {}).get(operation.name)
         if handler is None:
-            raise NotImplementedError(call.service.model.service_id, operation.name)
+            raise OperationNotImplemented(call.service.model.service_id, operation.name)
         result = await anyio.to_thread.run_sync(handler, self.fogbank, params)
         return json_rpc.render_result(call.service, operation, result)
 
@@ -237,7 +238,7 @@ class Gateway:
         )
         body = await _read_bounded(request, MAX_JSON_BODY)
         self._verify(call, hashlib.sha256(body).hexdigest())
-        raise NotImplementedError(call.service.model.service_id, operation.name)
+        raise OperationNotImplemented(call.service.model.service_id, operation.name)
 
     async def _rest_xml(self, call: _Call) -> WireResponse:
         request = call.request
@@ -266,7 +267,7 @@ class Gateway:
                 verify_payload_hash(claimed, hashlib.sha256(body).hexdigest())
             self._verify(call, claimed)
         if handler is None:
-            raise NotImplementedError("S3", operation.name)
+            raise OperationNotImplemented("S3", operation.name)
         params = bind_input(operation, labels, query, headers.items())
         if payload is not None and streaming is None and body.strip():
             name, member = payload
