@@ -32,6 +32,7 @@ the gateway alone maps codes to statuses, in one table.
     ├── MissingAuthenticationToken        query: no signature
     └── LakeError                       S3 semantics (fogbank.lake)
         ├── InvalidBucketName
+        ├── InvalidLocationConstraint
         ├── NoSuchBucket
         ├── BucketAlreadyOwnedByYou
         ├── BucketNotEmpty
@@ -188,6 +189,10 @@ class LakeError(FogbankError):
 
 class InvalidBucketName(LakeError):
     code = "InvalidBucketName"
+
+
+class InvalidLocationConstraint(LakeError):
+    code = "InvalidLocationConstraint"
 
 
 class NoSuchBucket(LakeError):

@@ -272,6 +272,7 @@ class Gateway:
         if payload is not None and streaming is None and body.strip():
             name, member = payload
             params[name] = parse_xml(body, member)
+        s3.check_request(operation.name, params)
         params = self._s3_validator.validate(operation.input_shape, params)
         lake = self.fogbank.lake
 

@@ -24,6 +24,7 @@ STATUS: dict[str, int] = {
     "InvalidChunkSizeError": 400,
     "MalformedTrailerError": 400,
     "InvalidBucketName": 400,
+    "InvalidLocationConstraint": 400,
     "InvalidDigest": 400,
     "InvalidPart": 400,
     "InvalidPartOrder": 400,

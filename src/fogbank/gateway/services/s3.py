@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import unquote
 
-from fogbank.core.errors import InvalidArgument
+from fogbank.core.errors import InvalidArgument, InvalidLocationConstraint
 from fogbank.gateway.chunked import DecodedBody
 from fogbank.lake.engine import Lake
 from fogbank.lake.model import CompletedPart, ListPage, ObjectBody, ObjectChecksum, ObjectInfo
@@ -32,6 +32,18 @@ OWNER = {
     "DisplayName": "fogbank",
     "ID": "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a",
 }
+
+
+def check_request(operation_name: str, p: dict[str, Any]) -> None:
+    """S3's own answers to requests its model's constraints would reject more vaguely."""
+    if operation_name == "CreateBucket":
+        location = (p.get("CreateBucketConfiguration") or {}).get("LocationConstraint")
+        if location == "us-east-1":
+            raise InvalidLocationConstraint(
+                "The specified location-constraint is not valid: us-east-1 is the default "
+                "region; leave CreateBucketConfiguration out to create a bucket there.",
+                LocationConstraint=location,
+            )
 
 
 # ------------------------------------------------------------------ buckets
@@ -63,6 +75,13 @@ def create_bucket(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
     return {"Location": f"/{bucket.name}"}
 
 
+@operation("GetBucketVersioning")
+def get_bucket_versioning(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
+    # The lake keeps no versions: a bucket that was never versioned has no Status.
+    lake.head_bucket(p["Bucket"])
+    return {}
+
+
 @operation("HeadBucket")
 def head_bucket(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
     bucket = lake.head_bucket(p["Bucket"])
@@ -79,7 +98,7 @@ def get_bucket_location(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
 @operation("DeleteBucket")
 def delete_bucket(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
     lake.delete_bucket(p["Bucket"])
-    return {}
+    return {"_status": 204}  # S3 answers 204 No Content
 
 
 # ------------------------------------------------------------------ objects
@@ -217,7 +236,7 @@ def head_object(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
 @operation("DeleteObject")
 def delete_object(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
     lake.delete_object(p["Bucket"], p["Key"])
-    return {}
+    return {"_status": 204}  # S3 answers 204 No Content, whether or not the key existed
 
 
 @operation("DeleteObjects")
@@ -268,7 +287,9 @@ def copy_object(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ listing
 
 
-def _contents(page: ListPage) -> list[dict[str, Any]]:
+def _contents(page: ListPage, *, owner: bool) -> list[dict[str, Any]]:
+    """The listed objects; S3 names each one's Owner in ListObjects, and in ListObjectsV2
+    only when asked (FetchOwner)."""
     return [
         {
             "Key": o.key,
@@ -276,6 +297,7 @@ def _contents(page: ListPage) -> list[dict[str, Any]]:
             "ETag": o.quoted_etag,
             "Size": o.size,
             "StorageClass": o.storage_class,
+            "Owner": OWNER if owner else None,
         }
         for o in page.contents
     ]
@@ -298,7 +320,7 @@ def list_objects_v2(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
         "MaxKeys": page.max_keys,
         "KeyCount": page.key_count,
         "IsTruncated": page.is_truncated,
-        "Contents": _contents(page) or None,
+        "Contents": _contents(page, owner=bool(p.get("FetchOwner"))) or None,
         "CommonPrefixes": [{"Prefix": c} for c in page.common_prefixes] or None,
         "ContinuationToken": page.continuation_token,
         "NextContinuationToken": page.next_continuation_token,
@@ -326,7 +348,7 @@ def list_objects(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
         "IsTruncated": page.is_truncated,
         # S3 sends NextMarker only when a delimiter was given.
         "NextMarker": page.next_marker if page.delimiter else None,
-        "Contents": _contents(page) or None,
+        "Contents": _contents(page, owner=True) or None,
         "CommonPrefixes": [{"Prefix": c} for c in page.common_prefixes] or None,
         "EncodingType": p.get("EncodingType"),
         "_encode_keys": p.get("EncodingType") == "url",
@@ -395,7 +417,7 @@ def complete_multipart_upload(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
 @operation("AbortMultipartUpload")
 def abort_multipart_upload(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
     lake.abort_multipart_upload(p["Bucket"], p["Key"], p["UploadId"])
-    return {}
+    return {"_status": 204}  # S3 answers 204 No Content
 
 
 @operation("ListParts")
