@@ -51,6 +51,7 @@ the gateway alone maps codes to statuses, in one table.
         ├── InvalidRequest
         ├── MetadataTooLarge
         ├── MalformedXML
+        ├── MethodNotAllowed            an HTTP method no AWS API takes
         ├── IncompleteBody              a short body, or a malformed aws-chunked one
         ├── InvalidDigest               a Content-MD5 that is not a base64 MD5
         ├── XAmzContentSHA256Mismatch   a body whose SHA-256 is not x-amz-content-sha256
@@ -261,6 +262,10 @@ class InvalidRequest(LakeError):
 
 class MetadataTooLarge(LakeError):
     code = "MetadataTooLarge"
+
+
+class MethodNotAllowed(LakeError):
+    code = "MethodNotAllowed"
 
 
 class MalformedXML(LakeError):

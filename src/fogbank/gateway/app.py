@@ -20,18 +20,18 @@ from urllib.parse import parse_qsl
 import anyio
 import anyio.from_thread
 import anyio.to_thread
-from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.concurrency import iterate_in_threadpool
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
 
 from fogbank import __version__
 from fogbank.app import Fogbank
 from fogbank.core.errors import (
     FogbankError,
     InvalidArgument,
+    MethodNotAllowed,
     OperationNotImplemented,
     RequestEntityTooLarge,
     UnknownOperationException,
@@ -59,6 +59,7 @@ from fogbank.gateway.validation import ShapeValidator
 
 log = logging.getLogger("fogbank.gateway")
 
+HTTP_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS")
 MAX_XML_BODY = 4 * 1024 * 1024
 MAX_JSON_BODY = 32 * 1024 * 1024
 JsonHandler = Callable[[Fogbank, dict[str, Any]], dict[str, Any]]
@@ -77,23 +78,24 @@ class Gateway:
         self._s3_validator = ShapeValidator(
             blobs_are_base64=False,
             error=lambda message: InvalidArgument(message),
+            type_error=lambda message: InvalidArgument(message),
         )
         self._json_validator = ShapeValidator(blobs_are_base64=True)
-        self.app = Starlette(
-            routes=[
-                Route("/_fogbank/health", self.health, methods=["GET"]),
-                Route("/_fogbank/reset", self.reset, methods=["POST"]),
-                Route("/moto-api/reset", self.reset, methods=["POST"]),
-                Route(
-                    "/{path:path}",
-                    self.handle,
-                    methods=["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"],
-                ),
-            ],
-        )
+        self._housekeeping = {
+            ("GET", "/_fogbank/health"): self.health,
+            ("POST", "/_fogbank/reset"): self.reset,
+            ("POST", "/moto-api/reset"): self.reset,  # so moto's server-mode suites run
+        }
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
+        """Every request, whatever its method or path, is answered in AWS's form: never
+        with a framework's plain-text 404 or 405."""
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        endpoint = self._housekeeping.get((request.method, scope.get("path", "")))
+        response = await (endpoint or self.handle)(request)
+        await response(scope, receive, send)
 
     # ------------------------------------------------------------ housekeeping
 
@@ -124,8 +126,17 @@ class Gateway:
         raw_query = request.scope.get("query_string", b"").decode("latin-1")
         service: Service | None = None
         try:
-            signature = self._signature(method, raw_path, raw_query, headers)
+            if method not in HTTP_METHODS:
+                raise MethodNotAllowed(
+                    f"The specified method is not allowed against this resource: {method[:20]!r}."
+                    f" AWS APIs take {', '.join(HTTP_METHODS)}.",
+                    Method=method[:20],
+                    ResourceType="OBJECT",
+                )
+            signature, garbled = self._signature(method, raw_path, raw_query, headers)
             service = self._identify(headers, signature)
+            if garbled is not None:
+                raise garbled
             call = _Call(request, service, raw_path, raw_query, signature)
             if service.protocol == "rest-xml":
                 wire = await self._rest_xml(call)
@@ -134,20 +145,26 @@ class Gateway:
             else:
                 wire = await self._rest_json(call)
         except FogbankError as exc:
-            wire = self._failure(service, exc, request_id, method)
+            wire = self._failure(service, exc, request_id, method, headers)
+        except ClientDisconnect:
+            # The client left mid-request: nobody will read an answer.
+            wire = WireResponse(400, [], b"")
         except Exception as exc:
             log.exception("internal error serving %s %s", method, request.url.path)
             error = FogbankError(
                 f"fogbank failed to serve this request: {exc!r}", code="InternalError"
             )
-            wire = self._failure(service, error, request_id, method)
+            wire = self._failure(service, error, request_id, method, headers)
         wire.headers.append(("x-amz-request-id", request_id))
         return _to_response(wire)
 
     @staticmethod
     def _failure(
-        service: Service | None, exc: FogbankError, request_id: str, method: str
+        service: Service | None, exc: FogbankError, request_id: str, method: str, headers: Headers
     ) -> WireResponse:
+        """The error in the protocol the client speaks: JSON when it sent X-Amz-Target."""
+        if service is None and "x-amz-target" in headers:
+            return json_rpc.render_failure(None, exc, request_id)
         if service is None or service.protocol == "rest-xml":
             return render_failure(exc, request_id, method)
         return json_rpc.render_failure(service, exc, request_id)
@@ -156,14 +173,16 @@ class Gateway:
 
     def _signature(
         self, method: str, raw_path: str, raw_query: str, headers: Headers
-    ) -> SigV4Request | None:
-        """The request's SigV4 signature, if any. With auth off, a garbled one is ignored."""
+    ) -> tuple[SigV4Request | None, FogbankError | None]:
+        """The request's SigV4 signature, if any, and the error a garbled one earns.
+
+        With auth off, a garbled signature is ignored; with auth on, the error is raised
+        once the service is known, so it comes back in that service's protocol.
+        """
         try:
-            return parse_sigv4(method, raw_path, raw_query, headers)
-        except FogbankError:
-            if self.fogbank.config.auth == "sigv4":
-                raise
-            return None
+            return parse_sigv4(method, raw_path, raw_query, headers), None
+        except FogbankError as exc:
+            return None, exc if self.fogbank.config.auth == "sigv4" else None
 
     def _identify(self, headers: Headers, signature: SigV4Request | None) -> Service:
         """The service a request is for: X-Amz-Target, then the credential scope, then S3."""
@@ -370,7 +389,13 @@ def _to_response(wire: WireResponse) -> Response:
         if "content-length" in names:
             response.raw_headers = [h for h in response.raw_headers if h[0] != b"content-length"]
     else:
-        response = StreamingResponse(_iterate(body), status_code=wire.status)
+        # A body the client never reads (it went away first) is still closed.
+        close = getattr(body, "close", None)
+        response = StreamingResponse(
+            _iterate(body),
+            status_code=wire.status,
+            background=BackgroundTask(close) if callable(close) else None,
+        )
     response.raw_headers.extend(
         (name.lower().encode("latin-1"), value.encode("utf-8")) for name, value in wire.headers
     )

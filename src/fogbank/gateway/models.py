@@ -14,9 +14,8 @@ import threading
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 
-import botocore.exceptions
 import botocore.session
-from botocore.model import OperationModel, ServiceModel
+from botocore.model import OperationModel, OperationNotFoundError, ServiceModel
 
 from fogbank.core.errors import UnknownOperationException
 
@@ -113,7 +112,7 @@ class Service:
     def operation(self, name: str) -> OperationModel:
         try:
             return self.model.operation_model(name)
-        except botocore.exceptions.OperationNotFoundError:
+        except OperationNotFoundError:
             raise UnknownOperationException(
                 f"{self.model.service_id} has no operation {name!r}; check the X-Amz-Target "
                 "header.",

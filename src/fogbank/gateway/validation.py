@@ -49,9 +49,11 @@ class ShapeValidator:
         *,
         blobs_are_base64: bool,
         error: Callable[[str], FogbankError] | None = None,
+        type_error: Callable[[str], FogbankError] | None = None,
     ) -> None:
         self.blobs_are_base64 = blobs_are_base64
         self._error = error or (lambda message: ValidationException(message))
+        self._type_error = type_error
         self._patterns = _Patterns()
 
     def validate(self, shape: StructureShape | None, params: Any) -> dict[str, Any]:
@@ -61,7 +63,12 @@ class ShapeValidator:
         if params is None:
             params = {}
         problems: list[str] = []
-        converted = self._value(shape, params, "", problems)
+        try:
+            converted = self._value(shape, params, "", problems)
+        except SerializationException as exc:
+            if self._type_error is None:
+                raise
+            raise self._type_error(exc.message) from None
         if problems:
             count = len(problems)
             noun = "validation error" if count == 1 else "validation errors"

@@ -40,9 +40,13 @@ def parse_body(body: bytes) -> dict[str, Any]:
         return {}
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:
         raise SerializationException(
-            f"The request body is not valid JSON ({exc}); send a JSON object."
+            "The request body nests JSON too deeply to read; send a flatter document."
+        ) from None
+    except ValueError as exc:  # also bad UTF-8, and integers past Python's digit limit
+        raise SerializationException(
+            f"The request body is not valid JSON ({str(exc)[:200]}); send a JSON object."
         ) from None
     if not isinstance(document, dict):
         raise SerializationException(

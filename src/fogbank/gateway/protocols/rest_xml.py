@@ -80,7 +80,7 @@ def render_result(operation: OperationModel, result: dict[str, Any], method: str
 def render_failure(exc: FogbankError, request_id: str, method: str) -> WireResponse:
     """S3's error response; HEAD and 304 carry no body, as on S3."""
     status = status_for(exc.code)
-    headers = [("x-amz-request-id", request_id), ("x-amz-id-2", request_id)]
+    headers = [("x-amz-id-2", request_id)]
     if method == "HEAD" or status == 304:
         return WireResponse(status, headers, b"")
     headers.append(("Content-Type", "application/xml"))

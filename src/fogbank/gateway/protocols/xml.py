@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import UTC, datetime
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -20,6 +21,7 @@ from defusedxml import DefusedXmlException
 
 from fogbank.core.errors import MalformedXML
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
@@ -38,7 +40,7 @@ def parse_xml(body: bytes, shape: StructureShape) -> dict[str, Any]:
     """Read an XML request body into parameters for ``shape``."""
     try:
         root = SafeTree.fromstring(body)
-    except (SafeTree.ParseError, DefusedXmlException, ValueError) as exc:
+    except (SafeTree.ParseError, DefusedXmlException, ValueError, LookupError) as exc:
         raise _malformed(f"{exc}; send a well-formed XML document.") from None
     expected = shape.serialization.get("name")
     if expected and _local(root.tag) != expected:
@@ -120,7 +122,10 @@ def parse_timestamp(text: str) -> datetime:
         try:
             parsed = parsedate_to_datetime(text)
         except (TypeError, ValueError):
-            return datetime.fromtimestamp(float(text), UTC)
+            try:
+                return datetime.fromtimestamp(float(text), UTC)
+            except (OverflowError, OSError) as exc:
+                raise ValueError(f"{text[:40]!r} is not a time") from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -199,6 +204,8 @@ def format_scalar(value: Any, shape: Shape) -> str:
 
 
 def _escape(text: str) -> str:
+    # Characters XML 1.0 cannot carry at all (NUL and most C0 controls) become U+FFFD.
+    text = _NOT_XML.sub("\ufffd", text)
     return (
         text.replace("&", "&amp;")
         .replace("<", "&lt;")

@@ -201,17 +201,34 @@ def get_object(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
         ("ResponseCacheControl", "CacheControl"),
         ("ResponseExpires", "Expires"),
     ):
-        if p.get(name) is not None:
-            out[header] = p[name]
-    out["Body"] = _stream(body)
+        value = p.get(name)
+        if value is not None:
+            if isinstance(value, str) and any(ord(c) < 32 or ord(c) == 127 for c in value):
+                body.close()
+                raise InvalidArgument(
+                    f"{name} must not hold control characters (CR, LF...): it becomes a "
+                    "response header.",
+                    ArgumentName=name,
+                )
+            out[header] = value
+    out["Body"] = _Stream(body)
     return out
 
 
-def _stream(body: ObjectBody) -> Iterator[bytes]:
-    try:
-        yield from body
-    finally:
-        body.close()
+class _Stream:
+    """GetObject's body on the wire: closes the object's file when done or abandoned."""
+
+    def __init__(self, body: ObjectBody) -> None:
+        self._body = body
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._body
+        finally:
+            self._body.close()
+
+    def close(self) -> None:
+        self._body.close()
 
 
 @operation("HeadObject")
