@@ -156,6 +156,11 @@ class Gateway:
             )
             wire = self._failure(service, error, request_id, method, headers)
         wire.headers.append(("x-amz-request-id", request_id))
+        if wire.status >= 300 and _unread_body(request):
+            # The client may still send the body it announced (Expect: 100-continue, or
+            # not yet read): on a kept-alive connection those bytes would be read as the
+            # next request, so this answer ends the connection, as S3 does.
+            wire.headers.append(("Connection", "close"))
         return _to_response(wire)
 
     @staticmethod
@@ -299,7 +304,7 @@ class Gateway:
             if streaming is None:
                 return handler(lake, params)
             decoded = read_body(
-                _pull(request.stream()),
+                _pull(request),
                 headers,
                 verify_chunk=verifier,
                 verify_trailer=verifier.verify_trailer if verifier is not None else None,
@@ -351,6 +356,7 @@ def _virtual_bucket(host: str) -> str | None:
 
 
 async def _read_bounded(request: Request, limit: int) -> bytes:
+    request.state.body_read = True
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -364,13 +370,26 @@ async def _read_bounded(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _pull(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
-    """The request body as a blocking iterator, for engine code running in a worker thread."""
-    iterator = stream.__aiter__()
+def _unread_body(request: Request) -> bool:
+    """Whether the request came with a body the gateway answered without reading."""
+    if getattr(request.state, "body_read", False):
+        return False
+    length = request.headers.get("content-length", "0").strip()
+    return "transfer-encoding" in request.headers or (length not in ("", "0"))
+
+
+def _pull(request: Request) -> Iterator[bytes]:
+    """The request body as a blocking iterator, for engine code running in a worker thread.
+
+    Nothing is read (and no ``100 Continue`` sent) until the engine asks for the first
+    chunk, so a request refused before then never makes the client send its body.
+    """
+    iterator = request.stream().__aiter__()
 
     async def next_chunk() -> bytes:
         return await iterator.__anext__()
 
+    request.state.body_read = True
     while True:
         try:
             chunk = anyio.from_thread.run(next_chunk)
