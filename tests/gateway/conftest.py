@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from fogbank import Fogbank, FogbankConfig
+from fogbank.gateway.client import IN_PROCESS_ENDPOINT
 from fogbank.gateway.client import client as in_process_client
 from fogbank.gateway.server import BackgroundServer
 
@@ -50,3 +53,69 @@ def s3(request: pytest.FixtureRequest, fogbank: Fogbank) -> Iterator[Any]:
         made = in_process_client("s3", fogbank=fogbank, config=Config(retries={"max_attempts": 1}))
         yield made
         made.close()
+
+
+@pytest.fixture
+def make_s3(s3: Any, fogbank: Fogbank) -> Iterator[Callable[..., Any]]:
+    """More boto3 S3 clients on the same transport as ``s3``: another region or config."""
+    made: list[Any] = []
+
+    def make(region_name: str = "us-east-1", **config: Any) -> Any:
+        settings = Config(**{"retries": {"max_attempts": 1}, **config})
+        if s3.meta.endpoint_url == IN_PROCESS_ENDPOINT:
+            new = in_process_client("s3", fogbank=fogbank, region_name=region_name, config=settings)
+        else:
+            new = boto3.session.Session().client(
+                "s3",
+                endpoint_url=s3.meta.endpoint_url,
+                region_name=region_name,
+                aws_access_key_id="test",
+                aws_secret_access_key="test",
+                config=settings,
+            )
+        made.append(new)
+        return new
+
+    yield make
+    for new in made:
+        new.close()
+
+
+@pytest.fixture
+def server_s3(server: BackgroundServer) -> Iterator[Callable[..., Any]]:
+    """boto3 S3 clients against the real server, with any endpoint URL and config."""
+    made: list[Any] = []
+
+    def make(endpoint_url: str | None = None, **config: Any) -> Any:
+        new = boto3.session.Session().client(
+            "s3",
+            endpoint_url=endpoint_url or server.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(**{"retries": {"max_attempts": 1}, **config}),
+        )
+        made.append(new)
+        return new
+
+    yield make
+    for new in made:
+        new.close()
+
+
+@pytest.fixture
+def s3_error() -> Callable[..., AbstractContextManager[pytest.ExceptionInfo[ClientError]]]:
+    """``with s3_error("NoSuchKey", 404, "a.txt"):`` expects that S3 error code, HTTP status
+    and the given words in the message."""
+
+    @contextmanager
+    def expect(code: str, status: int, *words: str) -> Iterator[pytest.ExceptionInfo[ClientError]]:
+        with pytest.raises(ClientError) as caught:
+            yield caught
+        response = caught.value.response
+        assert response["Error"]["Code"] == code, response["Error"]
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == status, response["Error"]
+        for word in words:
+            assert word in response["Error"]["Message"], response["Error"]
+
+    return expect

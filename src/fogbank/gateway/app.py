@@ -61,6 +61,7 @@ log = logging.getLogger("fogbank.gateway")
 
 HTTP_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS")
 MAX_XML_BODY = 4 * 1024 * 1024
+SMALL_BODY = 1024 * 1024
 MAX_JSON_BODY = 32 * 1024 * 1024
 JsonHandler = Callable[[Fogbank, dict[str, Any]], dict[str, Any]]
 VIRTUAL_HOST_SUFFIXES = (".s3.localhost", ".localhost", ".s3.amazonaws.com")
@@ -300,11 +301,17 @@ class Gateway:
         params = self._s3_validator.validate(operation.input_shape, params)
         lake = self.fogbank.lake
 
+        # A small body is read here, on the event loop, in one go: a worker thread pulling
+        # it chunk by chunk costs a thread hop per chunk.
+        small: list[bytes] | None = None
+        if streaming is not None and _declared_length(headers) <= SMALL_BODY:
+            small = [await _read_bounded(request, SMALL_BODY + 64 * 1024)]
+
         def run() -> dict[str, Any]:
             if streaming is None:
-                return handler(lake, params)
+                return _buffer_small_body(handler(lake, params))
             decoded = read_body(
-                _pull(request),
+                iter(small) if small is not None else _pull(request),
                 headers,
                 verify_chunk=verifier,
                 verify_trailer=verifier.verify_trailer if verifier is not None else None,
@@ -376,6 +383,32 @@ def _unread_body(request: Request) -> bool:
         return False
     length = request.headers.get("content-length", "0").strip()
     return "transfer-encoding" in request.headers or (length not in ("", "0"))
+
+
+def _declared_length(headers: Headers) -> int:
+    """The body's length as the client announced it; unknown counts as large."""
+    if "transfer-encoding" in headers:
+        return 1 << 62
+    try:
+        return int(headers.get("content-length", "0"))
+    except ValueError:
+        return 1 << 62
+
+
+def _buffer_small_body(result: dict[str, Any]) -> dict[str, Any]:
+    """A small streamed result body read now, in the worker thread, so the event loop
+    sends bytes instead of hopping to a thread for each chunk."""
+    body = result.get("Body")
+    length = result.get("ContentLength")
+    if (
+        body is not None
+        and not isinstance(body, bytes)
+        and isinstance(length, int)
+        and length <= SMALL_BODY
+    ):
+        chunks = list(body)
+        result["Body"] = b"".join(chunks)
+    return result
 
 
 def _pull(request: Request) -> Iterator[bytes]:

@@ -9,6 +9,7 @@ each operation's ``requestUri``.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Container, Iterable, Mapping
@@ -160,12 +161,18 @@ TARGET_PREFIXES: dict[str, str | None] = {
 }
 
 
+@functools.cache
+def _load_model(name: str) -> ServiceModel:
+    """botocore's model of ``name``: read-only data from the installed package, loaded once
+    per process (the SageMaker model alone is megabytes of JSON)."""
+    return botocore.session.get_session().get_service_model(name)
+
+
 class ServiceCatalog:
     """The services the gateway speaks, each loaded from botocore on first use and kept."""
 
     def __init__(self, names: Iterable[str] = TARGET_PREFIXES) -> None:
         self._names = tuple(names)
-        self._session = botocore.session.get_session()
         self._services: dict[str, Service] = {}
         self._lock = threading.Lock()
         self._by_target = {
@@ -180,7 +187,7 @@ class ServiceCatalog:
             raise KeyError(name)
         with self._lock:
             if name not in self._services:
-                model = self._session.get_service_model(name)
+                model = _load_model(name)
                 routes: tuple[RestRoute, ...] = ()
                 if model.protocol in ("rest-xml", "rest-json"):
                     routes = tuple(

@@ -64,7 +64,6 @@ from fogbank.lake.model import (
 from fogbank.lake.names import parse_location, validate_bucket_name, validate_key
 from fogbank.lake.ranges import resolve_range
 from fogbank.lake.store import (
-    BLOB_FANOUT,
     BUCKET_FILE,
     INDEX_FILE,
     Body,
@@ -162,8 +161,6 @@ class Lake:
             open_index(staging / INDEX_FILE).close()
             (staging / "tmp").mkdir()
             (staging / "blobs").mkdir()
-            for fanout in BLOB_FANOUT:
-                (staging / "blobs" / fanout).mkdir()
             try:
                 staging.rename(target)
             except OSError:

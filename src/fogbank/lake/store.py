@@ -33,7 +33,6 @@ from fogbank.core.errors import FogbankError
 
 WRITE_CHUNK = 1024 * 1024
 PIPELINED_HASH_MIN = 256 * 1024
-BLOB_FANOUT = tuple(f"{i:02x}" for i in range(256))
 INDEX_FILE = "index.sqlite"
 BUCKET_FILE = "bucket.json"
 

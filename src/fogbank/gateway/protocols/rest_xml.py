@@ -72,7 +72,8 @@ def render_result(operation: OperationModel, result: dict[str, Any], method: str
     if method == "HEAD" or status in (204, 304):
         _close(body)
         body = b""
-    if isinstance(body, bytes) and body:
+    blob = payload is not None and payload[1].type_name == "blob"
+    if isinstance(body, bytes) and body and not blob:
         headers.append(("Content-Type", "application/xml"))
     return WireResponse(status, headers, body)
 
