@@ -14,8 +14,17 @@ run: setup
 test: setup lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
-bench: setup
-	$(BIN)/python -m benchmarks
+PEERS := $(VENV)-peers
+
+bench: setup $(PEERS)/.installed
+	FOGBANK_BENCH_PEERS_PYTHON=$(abspath $(PEERS))/bin/python $(BIN)/python -m benchmarks
+
+# The peers benchmarks measure against (moto's server, MiniStack) live in a venv of their
+# own: MiniStack pins an exact botocore, which would move fogbank's.
+$(PEERS)/.installed:
+	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet 'moto[server]' ministack
+	touch $@
 
 setup: $(STAMP)
 

@@ -62,6 +62,7 @@ log = logging.getLogger("fogbank.gateway")
 HTTP_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS")
 MAX_XML_BODY = 4 * 1024 * 1024
 SMALL_BODY = 1024 * 1024
+PULL_BATCH = 1024 * 1024
 MAX_JSON_BODY = 32 * 1024 * 1024
 JsonHandler = Callable[[Fogbank, dict[str, Any]], dict[str, Any]]
 VIRTUAL_HOST_SUFFIXES = (".s3.localhost", ".localhost", ".s3.amazonaws.com")
@@ -419,17 +420,24 @@ def _pull(request: Request) -> Iterator[bytes]:
     """
     iterator = request.stream().__aiter__()
 
-    async def next_chunk() -> bytes:
-        return await iterator.__anext__()
+    async def next_batch() -> bytes | None:
+        # Gather up to PULL_BATCH bytes per trip to the event loop: each trip costs a
+        # thread hop, and the server hands the body over in pieces of a few hundred KiB.
+        pieces: list[bytes] = []
+        size = 0
+        while size < PULL_BATCH:
+            try:
+                piece = await iterator.__anext__()
+            except StopAsyncIteration:
+                break
+            pieces.append(piece)
+            size += len(piece)
+        return b"".join(pieces) if pieces else None
 
     request.state.body_read = True
-    while True:
-        try:
-            chunk = anyio.from_thread.run(next_chunk)
-        except StopAsyncIteration:
-            return
-        if chunk:
-            yield chunk
+    while (batch := anyio.from_thread.run(next_batch)) is not None:
+        if batch:
+            yield batch
 
 
 def _to_response(wire: WireResponse) -> Response:
