@@ -94,6 +94,7 @@ _OBJECT_COLUMNS = (
     "key, blob, size, etag, last_modified, content_type, content_encoding, metadata, "
     "parts_count, checksum"
 )
+_SELECT_OBJECT = f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE key = ?"
 _UPSERT_OBJECT = f"INSERT OR REPLACE INTO objects ({_OBJECT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
 
 
@@ -1073,15 +1074,20 @@ class Lake:
         """
         cache: dict[str, _OpenBucket] = self._local.__dict__.setdefault("handles", {})
         handle = cache.get(name)
-        if handle is None:
+        if handle is not None:
+            # The hot path: one stat, no path arithmetic.
+            try:
+                if os.stat(handle.index_path).st_ino == handle.inode:  # noqa: PTH116
+                    return handle
+            except FileNotFoundError:
+                raise self._no_such_bucket(name) from None
+        else:
             validate_bucket_name(name)
         root = self._buckets_dir / name
         try:
-            inode = os.stat(handle.index_path if handle else root / INDEX_FILE).st_ino  # noqa: PTH116
+            inode = (root / INDEX_FILE).stat().st_ino
         except FileNotFoundError:
             raise self._no_such_bucket(name) from None
-        if handle is not None and handle.inode == inode:
-            return handle
         if handle is not None:
             handle.conn.close()
         if self._hasher is None:
@@ -1107,12 +1113,10 @@ class Lake:
 
     def _row(self, handle: _OpenBucket, key: str) -> _Row:
         key_bytes = validate_key(key)
-        row = handle.conn.execute(
-            f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE key = ?", (key_bytes,)
-        ).fetchone()
+        row = handle.conn.execute(_SELECT_OBJECT, (key_bytes,)).fetchone()
         if row is None:
             raise self._no_such_key(handle.name, key)
-        return _Row(_info(handle.name, row), row[1])
+        return _Row(_info(handle.name, row, key), row[1])
 
     @staticmethod
     def _no_such_bucket(name: str) -> NoSuchBucket:
@@ -1131,11 +1135,11 @@ class Lake:
         )
 
 
-def _info(bucket: str, row: tuple[Any, ...]) -> ObjectInfo:
-    key, _, size, etag, modified, ctype, cenc, meta, parts, checksum = row
+def _info(bucket: str, row: tuple[Any, ...], key: str | None = None) -> ObjectInfo:
+    raw_key, _, size, etag, modified, ctype, cenc, meta, parts, checksum = row
     return ObjectInfo(
         bucket=bucket,
-        key=key.decode("utf-8"),
+        key=key if key is not None else raw_key.decode("utf-8"),
         size=size,
         etag=etag,
         last_modified=_from_epoch(modified),
