@@ -29,7 +29,6 @@ from typing import Any, BinaryIO
 
 from fogbank.core.clock import Clock, SystemClock
 from fogbank.core.errors import (
-    BadDigest,
     BucketAlreadyOwnedByYou,
     BucketNotEmpty,
     EntityTooLarge,
@@ -40,11 +39,9 @@ from fogbank.core.errors import (
     InvalidPartOrder,
     InvalidRequest,
     MalformedXML,
-    MetadataTooLarge,
     NoSuchBucket,
     NoSuchKey,
     NoSuchUpload,
-    NotModified,
     PreconditionFailed,
 )
 from fogbank.lake.model import (
@@ -63,6 +60,14 @@ from fogbank.lake.model import (
 )
 from fogbank.lake.names import parse_location, validate_bucket_name, validate_key
 from fogbank.lake.ranges import resolve_range
+from fogbank.lake.rules import (
+    check_conditions,
+    check_md5,
+    check_part_number,
+    clean_metadata,
+    etag_matches,
+    utf8,
+)
 from fogbank.lake.store import (
     BUCKET_FILE,
     INDEX_FILE,
@@ -80,10 +85,8 @@ MiB = 1024**2
 MAX_PUT_SIZE = 5 * GiB
 MAX_PART_SIZE = 5 * GiB
 MIN_PART_SIZE = 5 * MiB
-MAX_PART_NUMBER = 10_000
 MAX_KEYS = 1000
 MAX_DELETE_KEYS = 1000
-MAX_METADATA_BYTES = 2048
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 STALE_TMP_SECONDS = 600.0
 
@@ -245,7 +248,7 @@ class Lake:
         overwrite and ``if_match`` requires the current ETag (``PreconditionFailed``).
         """
         key_bytes = validate_key(key)
-        meta = _clean_metadata(metadata)
+        meta = clean_metadata(metadata)
         handle = self._open(bucket)
         staged = handle.files.stage(
             body,
@@ -257,7 +260,7 @@ class Lake:
             ),
         )
         try:
-            _check_md5(staged, content_md5)
+            check_md5(staged, content_md5)
             info = ObjectInfo(
                 bucket=bucket,
                 key=key,
@@ -307,7 +310,7 @@ class Lake:
             if (
                 if_none_match is not None
                 and previous is not None
-                and _etag_matches(if_none_match, previous[1])
+                and etag_matches(if_none_match, previous[1])
             ):
                 raise PreconditionFailed(
                     f"At least one of the pre-conditions you specified did not hold: "
@@ -318,7 +321,7 @@ class Lake:
             if if_match is not None:
                 if previous is None:
                     raise self._no_such_key(info.bucket, info.key)
-                if not _etag_matches(if_match, previous[1]):
+                if not etag_matches(if_match, previous[1]):
                     raise PreconditionFailed(
                         f"At least one of the pre-conditions you specified did not hold: "
                         f"If-Match {if_match!r} but the ETag of {info.key!r} is "
@@ -342,7 +345,7 @@ class Lake:
         """HeadObject, with GetObject's conditional headers."""
         handle = self._open(bucket)
         info = self._row(handle, key).info
-        _check_conditions(info, if_match, if_none_match, if_modified_since, if_unmodified_since)
+        check_conditions(info, if_match, if_none_match, if_modified_since, if_unmodified_since)
         return info
 
     def get_object(
@@ -366,7 +369,7 @@ class Lake:
         for _ in range(5):
             row = self._row(handle, key)
             if if_match or if_none_match or if_modified_since or if_unmodified_since:
-                _check_conditions(
+                check_conditions(
                     row.info, if_match, if_none_match, if_modified_since, if_unmodified_since
                 )
             resolved = None if byte_range is None else resolve_range(byte_range, row.info.size)
@@ -460,7 +463,7 @@ class Lake:
         handle = self._open(bucket)
         for _ in range(5):
             source = self._row(source_handle, source_key)
-            _check_conditions(
+            check_conditions(
                 source.info,
                 if_match,
                 if_none_match,
@@ -486,7 +489,7 @@ class Lake:
             etag = _md5_file(handle.files.path(blob))
         if metadata_directive == "REPLACE":
             ctype, cenc = content_type or DEFAULT_CONTENT_TYPE, content_encoding
-            meta: Mapping[str, str] = _clean_metadata(metadata)
+            meta: Mapping[str, str] = clean_metadata(metadata)
         else:
             ctype, cenc = source.info.content_type, source.info.content_encoding
             meta = source.info.metadata
@@ -528,7 +531,7 @@ class Lake:
         if continuation_token is not None:
             marker = _decode_token(continuation_token)
         else:
-            marker = _utf8(start_after, "start-after") if start_after else b""
+            marker = utf8(start_after, "start-after") if start_after else b""
         entries, truncated, next_marker = self._scan(bucket, prefix, delimiter, marker, max_keys)
         contents = [e for e in entries if isinstance(e, ObjectInfo)]
         prefixes = [e for e in entries if isinstance(e, str)]
@@ -556,7 +559,7 @@ class Lake:
     ) -> ListPage:
         """ListObjects (version 1): like V2, resumed by ``marker``, which is the last key or
         common prefix of the previous page (``next_marker``)."""
-        start = _utf8(marker, "marker") if marker else b""
+        start = utf8(marker, "marker") if marker else b""
         # A common prefix as marker skips its whole group. Only a common prefix: a key
         # that merely ends in the delimiter ("dir/" under Prefix "dir/") is a key.
         if delimiter and marker and marker.startswith(prefix):
@@ -608,8 +611,8 @@ class Lake:
         limit = min(max_keys, MAX_KEYS)
         if limit == 0:
             return [], False, marker
-        prefix_bytes = _utf8(prefix, "prefix")
-        delim_bytes = _utf8(delimiter, "delimiter") if delimiter else b""
+        prefix_bytes = utf8(prefix, "prefix")
+        delim_bytes = utf8(delimiter, "delimiter") if delimiter else b""
         entries: list[ObjectInfo | str] = []
         resume: list[bytes] = []
         cursor = max(marker, prefix_bytes) if marker else prefix_bytes
@@ -661,7 +664,7 @@ class Lake:
     ) -> MultipartUpload:
         """CreateMultipartUpload: returns the upload and its id."""
         key_bytes = validate_key(key)
-        meta = _clean_metadata(metadata)
+        meta = clean_metadata(metadata)
         handle = self._open(bucket)
         upload = MultipartUpload(
             bucket=bucket,
@@ -699,7 +702,7 @@ class Lake:
     ) -> Part:
         """UploadPart: part numbers 1 to 10,000; uploading a number again replaces the part."""
         handle = self._open(bucket)
-        _check_part_number(part_number)
+        check_part_number(part_number)
         self._upload(handle, key, upload_id)
         staged = handle.files.stage(
             body,
@@ -711,7 +714,7 @@ class Lake:
             ),
         )
         try:
-            _check_md5(staged, content_md5)
+            check_md5(staged, content_md5)
             return self._store_part(handle, key, upload_id, part_number, staged)
         except BaseException:
             handle.files.discard(staged)
@@ -730,7 +733,7 @@ class Lake:
     ) -> Part:
         """UploadPartCopy: a part made of another object's bytes (``bytes=first-last``)."""
         handle = self._open(bucket)
-        _check_part_number(part_number)
+        check_part_number(part_number)
         self._upload(handle, key, upload_id)
         if source_range is not None and (
             _COPY_SOURCE_RANGE.fullmatch(source_range) is None
@@ -819,7 +822,7 @@ class Lake:
                 )
             previous = part.part_number
             found = stored.get(part.part_number)
-            if found is None or not _etag_matches(part.etag, found[2]):
+            if found is None or not etag_matches(part.etag, found[2]):
                 raise InvalidPart(
                     "One or more of the specified parts could not be found. The part may not "
                     "have been uploaded, or the specified entity tag may not match the part's "
@@ -939,7 +942,7 @@ class Lake:
             "SELECT upload_id, key, initiated, content_type, content_encoding, metadata "
             "FROM uploads ORDER BY key, initiated, upload_id"
         ).fetchall()
-        marker_key = _utf8(key_marker, "key-marker") if key_marker else None
+        marker_key = utf8(key_marker, "key-marker") if key_marker else None
         uploads: list[MultipartUpload] = []
         prefixes: list[str] = []
         # The page's last entry, (key, upload id) or (common prefix, None): the next markers.
@@ -1192,128 +1195,6 @@ def _decode_token(token: str) -> bytes:
             ArgumentValue=token[:100],
         )
     return raw[3:]
-
-
-def _utf8(value: str, argument: str) -> bytes:
-    """``value`` as UTF-8; a string that has none (a lone surrogate) is InvalidArgument,
-    not a UnicodeEncodeError."""
-    try:
-        return value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidArgument(
-            f"{argument} {value!r} is not valid UTF-8 ({exc.reason}); use UTF-8 characters.",
-            ArgumentName=argument,
-        ) from exc
-
-
-def _clean_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
-    """User metadata as S3 keeps it: names lower-cased, at most 2 KB of names and values."""
-    if not metadata:
-        return {}
-    cleaned: dict[str, str] = {}
-    total = 0
-    for name, value in metadata.items():
-        if not isinstance(name, str) or not isinstance(value, str) or not name:
-            raise InvalidArgument(
-                f"Metadata must map non-empty string names to string values; got {name!r}: "
-                f"{value!r}.",
-                ArgumentName="x-amz-meta-",
-            )
-        cleaned[name.lower()] = value
-        total += len(_utf8(name, "x-amz-meta-")) + len(_utf8(value, "x-amz-meta-"))
-    if total > MAX_METADATA_BYTES:
-        raise MetadataTooLarge(
-            f"Your metadata headers exceed the maximum allowed metadata size: {total} bytes of "
-            f"user metadata; the limit is {MAX_METADATA_BYTES}. Store less, or store it in the "
-            "object.",
-            Size=str(total),
-            MaxSizeAllowed=str(MAX_METADATA_BYTES),
-        )
-    return cleaned
-
-
-def _check_md5(staged: StagedBlob, content_md5: str | None) -> None:
-    if content_md5 is None:
-        return
-    try:
-        expected = base64.b64decode(content_md5, validate=True)
-    except (binascii.Error, ValueError):
-        expected = b""
-    if len(expected) != 16:
-        raise InvalidArgument(
-            f"The Content-MD5 you specified is not valid: {content_md5!r}; give the base64 "
-            "of the body's 16-byte MD5 digest.",
-            ArgumentName="Content-MD5",
-        )
-    if expected != staged.md5:
-        raise BadDigest(
-            f"The Content-MD5 you specified did not match what we received: expected "
-            f"{content_md5}, computed {staged.md5_base64}. Resend the body, or fix the digest.",
-            ExpectedDigest=content_md5,
-            CalculatedDigest=staged.md5_base64,
-        )
-
-
-def _check_part_number(part_number: int) -> None:
-    if (
-        not isinstance(part_number, int)
-        or isinstance(part_number, bool)
-        or not 1 <= part_number <= MAX_PART_NUMBER
-    ):
-        raise InvalidArgument(
-            f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive; got "
-            f"{part_number!r}.",
-            ArgumentName="partNumber",
-            ArgumentValue=str(part_number),
-        )
-
-
-def _etag_matches(condition: str, etag: str) -> bool:
-    wanted = {tag.strip().strip('"').lower() for tag in condition.split(",")}
-    return "*" in wanted or etag.lower() in wanted
-
-
-def _check_conditions(
-    info: ObjectInfo,
-    if_match: str | None,
-    if_none_match: str | None,
-    if_modified_since: datetime | None,
-    if_unmodified_since: datetime | None,
-    *,
-    not_modified_is_failure: bool = False,
-) -> None:
-    """GetObject's conditional request rules (RFC 7232 as S3 applies them)."""
-    modified = info.last_modified.replace(microsecond=0)
-
-    def failed(header: str) -> PreconditionFailed:
-        return PreconditionFailed(
-            f"At least one of the pre-conditions you specified did not hold: {header} for "
-            f"{info.key!r} (ETag {info.quoted_etag}, last modified {modified.isoformat()}).",
-            Condition=header,
-        )
-
-    if if_match is not None:
-        if not _etag_matches(if_match, info.etag):
-            raise failed("If-Match")
-    elif if_unmodified_since is not None and modified > _aware(if_unmodified_since):
-        raise failed("If-Unmodified-Since")
-    unchanged: str | None = None
-    if if_none_match is not None:
-        if _etag_matches(if_none_match, info.etag):
-            unchanged = "If-None-Match"
-    elif if_modified_since is not None and modified <= _aware(if_modified_since):
-        unchanged = "If-Modified-Since"
-    if unchanged is not None:
-        if not_modified_is_failure:
-            raise failed(unchanged)
-        raise NotModified(
-            f"Not Modified: {info.key!r} still has ETag {info.quoted_etag} ({unchanged}).",
-            Condition=unchanged,
-        )
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _md5_file(path: Path) -> str:

@@ -53,9 +53,10 @@ from fogbank.core.errors import (
     NoSuchKey,
     PreconditionFailed,
 )
-from fogbank.lake.engine import MAX_DELETE_KEYS, MAX_PART_NUMBER, MAX_PUT_SIZE, Lake, MiB
+from fogbank.lake.engine import MAX_DELETE_KEYS, MAX_PUT_SIZE, Lake, MiB
 from fogbank.lake.model import Bucket, CompletedPart, ObjectInfo
 from fogbank.lake.names import validate_key
+from fogbank.lake.rules import MAX_PART_NUMBER
 
 SCHEMES = ("fogbank://", "s3://", "s3a://")
 COPY_CHUNK = 1024 * 1024
