@@ -63,6 +63,10 @@ HTTP_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS")
 MAX_XML_BODY = 4 * 1024 * 1024
 SMALL_BODY = 1024 * 1024
 PULL_BATCH = 1024 * 1024
+# S3 operations cheap enough to run on the event loop: one index lookup, no body to
+# upload; a GetObject body is read there only up to INLINE_BODY bytes.
+INLINE_OPERATIONS = frozenset({"GetObject", "HeadObject", "HeadBucket", "GetBucketLocation"})
+INLINE_BODY = 64 * 1024
 MAX_JSON_BODY = 32 * 1024 * 1024
 JsonHandler = Callable[[Fogbank, dict[str, Any]], dict[str, Any]]
 VIRTUAL_HOST_SUFFIXES = (".s3.localhost", ".localhost", ".s3.amazonaws.com")
@@ -325,7 +329,13 @@ class Gateway:
                 result[f"Checksum{algorithm}"] = value
             return result
 
-        result = await anyio.to_thread.run_sync(run)
+        if streaming is None and operation.name in INLINE_OPERATIONS:
+            # Index lookups and small reads take less time than a trip to a worker thread.
+            result = handler(lake, params)
+            if result.get("ContentLength", SMALL_BODY + 1) <= INLINE_BODY:
+                result = _buffer_small_body(result)
+        else:
+            result = await anyio.to_thread.run_sync(run)
         return render_result(operation, result, method)
 
 
