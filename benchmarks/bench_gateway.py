@@ -32,7 +32,6 @@ import contextlib
 import dataclasses
 import functools
 import gc
-import json
 import os
 import platform
 import statistics
@@ -54,6 +53,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import fogbank
+from benchmarks.common import distinct_keys, timed, write_results
 from fogbank.gateway.server import free_port
 
 KiB = 1024
@@ -367,10 +367,6 @@ class Result:
     rounds: list[dict[str, float]] = field(default_factory=list)
 
 
-def _keys(prefix: str, count: int) -> list[str]:
-    return [f"{prefix}-{i:06d}" for i in range(count)]
-
-
 def _split(keys: list[str], parts: int) -> list[list[str]]:
     return [keys[i::parts] for i in range(parts)]
 
@@ -404,13 +400,6 @@ def _batch(case: Case, server: Server, keys: list[str], payload: bytes) -> Calla
     return concurrent
 
 
-def _timed(batch: Callable[[], None]) -> float:
-    gc.collect()
-    started = time.perf_counter()
-    batch()
-    return time.perf_counter() - started
-
-
 def _delete(server: Server, keys: list[str]) -> None:
     for key in keys:
         server.client.delete_object(Bucket=BUCKET, Key=key)
@@ -420,17 +409,17 @@ def run_case(case: Case, servers: list[Server], rounds: int, tag: str) -> Result
     """Warm up, then ``rounds`` rounds in which every live server runs ``case.ops`` operations."""
     payload = os.urandom(case.size)
     big = case.size >= MiB
-    fixed = _keys(f"{tag}-fixed", case.ops)
+    fixed = distinct_keys(f"{tag}-fixed", case.ops)
 
     def attempt(server: Server, what: str, work: Callable[[], None]) -> float | None:
         try:
-            return _timed(work)
+            return timed(work)
         except Exception as error:
             server.fail(f"{case.name}, {what}: {type(error).__name__}: {error}")
             return None
 
     def keys_for(label: str) -> list[str]:
-        return fixed if case.kind == "get" else _keys(f"{tag}-{label}", case.ops)
+        return fixed if case.kind == "get" else distinct_keys(f"{tag}-{label}", case.ops)
 
     live = [s for s in servers if s.ok]
     for server in live:
@@ -621,16 +610,7 @@ def main(argv: list[str] | None = None) -> int:
         "round, then the lowest-highest round.\nfogbank stores durably (fsync) on disk; moto "
         "and ministack keep objects in memory."
     )
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        document = {
-            "benchmark": "gateway",
-            "environment": environment,
-            "seconds": round(elapsed, 2),
-            "results": [asdict(r) for r in results],
-        }
-        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        console.print(f"results written to {args.json}")
+    write_results(args.json, "gateway", environment, elapsed, [asdict(r) for r in results], console)
     return 0
 
 

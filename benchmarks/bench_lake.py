@@ -16,8 +16,6 @@ of the lake ÷ raw ratio within a round. Goals: >= 0.8 of raw for 8 MiB objects,
 from __future__ import annotations
 
 import argparse
-import gc
-import json
 import os
 import platform
 import sqlite3
@@ -33,6 +31,7 @@ from typing import Protocol
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.common import distinct_keys, timed, write_results
 from fogbank.lake.engine import Lake
 
 KiB = 1024
@@ -159,20 +158,9 @@ def cases(quick: bool) -> list[Case]:
     ]
 
 
-def _keys(prefix: str, count: int) -> list[str]:
-    return [f"{prefix}-{i:06d}" for i in range(count)]
-
-
-def _timed(batch: Callable[[], None]) -> float:
-    gc.collect()
-    started = time.perf_counter()
-    batch()
-    return time.perf_counter() - started
-
-
 def run_case(case: Case, sides: list[Side], rounds: int, payload: bytes, tag: str) -> Result:
     """Warm up, then ``rounds`` interleaved rounds of ``case.ops`` operations per side."""
-    fixed = _keys(f"{tag}-fixed", case.ops)
+    fixed = distinct_keys(f"{tag}-fixed", case.ops)
     if case.kind in ("get", "overwrite"):
         for side in sides:
             for key in fixed:
@@ -194,7 +182,7 @@ def run_case(case: Case, sides: list[Side], rounds: int, payload: bytes, tag: st
         return puts
 
     def keys_for(label: str) -> list[str]:
-        return fixed if case.kind != "put" else _keys(f"{tag}-{label}", case.ops)
+        return fixed if case.kind != "put" else distinct_keys(f"{tag}-{label}", case.ops)
 
     # Warm-up: one untimed batch per side (imports, caches, the index's first pages).
     for side in sides:
@@ -209,7 +197,7 @@ def run_case(case: Case, sides: list[Side], rounds: int, payload: bytes, tag: st
         order = sides if number % 2 == 0 else list(reversed(sides))
         for side in order:
             keys = keys_for(f"r{number:02d}")
-            rates[side.name].append(case.rate(_timed(batch(side, keys))))
+            rates[side.name].append(case.rate(timed(batch(side, keys))))
             if case.kind == "put" and case.size >= MiB:
                 for key in keys:  # untimed: keep the disk footprint small
                     side.delete(key)
@@ -322,16 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         "the same round\n(per round: lowest-highest). raw put = temp file + write + fsync + "
         "rename; raw get = open + read."
     )
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        document = {
-            "benchmark": "lake",
-            "environment": environment,
-            "seconds": round(elapsed, 2),
-            "results": [asdict(r) for r in results],
-        }
-        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        console.print(f"results written to {args.json}")
+    write_results(args.json, "lake", environment, elapsed, [asdict(r) for r in results], console)
     return 0
 
 
