@@ -48,12 +48,12 @@ from typing import IO, Any, Literal
 import boto3
 import botocore
 from botocore.config import Config
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 import fogbank
-from benchmarks.common import distinct_keys, timed, write_results
+from benchmarks.common import console as wide_console
+from benchmarks.common import distinct_keys, parser, timed, write_results
 from fogbank.gateway.server import free_port
 
 KiB = 1024
@@ -551,33 +551,23 @@ def _environment(servers: list[Server], rounds: int, quick: bool) -> dict[str, o
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks gateway",
-        description="S3 PUT/GET through boto3: fogbank's gateway vs moto's server vs MiniStack.",
+    made = parser(
+        "gateway",
+        "S3 PUT/GET through boto3: fogbank's gateway vs moto's server vs MiniStack.",
+        "rotated rounds per case",
     )
-    parser.add_argument("--quick", action="store_true", help="fewer rounds and operations")
-    parser.add_argument("--rounds", type=int, default=None, help="rotated rounds per case")
-    parser.add_argument(
+    made.add_argument(
         "--peers-python",
         default=None,
         help=f"an interpreter with moto/ministack installed (also ${PEERS_PYTHON_ENV})",
     )
-    parser.add_argument(
-        "--dir",
-        type=Path,
-        default=None,
-        help="parent of the scratch folder: fogbank's home, logs (default: $TMPDIR)",
-    )
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    return parser
+    return made
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     rounds = args.rounds or (5 if args.quick else 11)
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=120)  # a log or a pipe: keep each table row on one line
+    console = wide_console(120)
     chosen = cases(args.quick)
     threads = max(case.threads for case in chosen)
     results: list[Result] = []

@@ -28,10 +28,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from rich.console import Console
 from rich.table import Table
 
-from benchmarks.common import distinct_keys, timed, write_results
+from benchmarks.common import console as wide_console
+from benchmarks.common import distinct_keys, parser, timed, write_results
 from fogbank.lake.engine import Lake
 
 KiB = 1024
@@ -261,28 +261,17 @@ def _environment(folder: Path, rounds: int, quick: bool) -> dict[str, object]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks lake",
-        description="Lake put/get throughput versus raw temp-file+fsync+rename on the same disk.",
+    return parser(
+        "lake",
+        "Lake put/get throughput versus raw temp-file+fsync+rename on the same disk.",
+        "interleaved rounds per case",
     )
-    parser.add_argument("--quick", action="store_true", help="fewer rounds and operations")
-    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds per case")
-    parser.add_argument(
-        "--dir",
-        type=Path,
-        default=None,
-        help="parent of the scratch folder (default: the system temp folder, $TMPDIR)",
-    )
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     rounds = args.rounds or (7 if args.quick else 21)
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=110)  # a log or a pipe: keep each table row on one line
+    console = wide_console(110)
     results: list[Result] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fogbank-bench-lake-", dir=args.dir) as scratch:

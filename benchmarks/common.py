@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import time
@@ -45,3 +46,24 @@ def write_results(
     }
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     console.print(f"results written to {path}")
+
+
+def parser(name: str, description: str, rounds_help: str) -> argparse.ArgumentParser:
+    """The options every benchmark takes: --quick, --rounds, --dir, --json."""
+    made = argparse.ArgumentParser(prog=f"python -m benchmarks {name}", description=description)
+    made.add_argument("--quick", action="store_true", help="fewer rounds and operations")
+    made.add_argument("--rounds", type=int, default=None, help=rounds_help)
+    made.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="parent of the scratch folder (default: the system temp folder, $TMPDIR)",
+    )
+    made.add_argument("--json", type=Path, default=None, help="also write the results here")
+    return made
+
+
+def console(width: int) -> Console:
+    """Rich's console; in a log or a pipe, wide enough to keep each table row on one line."""
+    made = Console()
+    return made if made.is_terminal else Console(width=width)

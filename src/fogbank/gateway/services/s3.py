@@ -320,6 +320,21 @@ def _contents(page: ListPage, *, owner: bool) -> list[dict[str, Any]]:
     ]
 
 
+def _listing(page: ListPage, p: dict[str, Any], *, owner: bool) -> dict[str, Any]:
+    """The members ListObjects and ListObjectsV2 share."""
+    return {
+        "Name": page.bucket,
+        "Prefix": page.prefix,
+        "Delimiter": page.delimiter,
+        "MaxKeys": page.max_keys,
+        "IsTruncated": page.is_truncated,
+        "Contents": _contents(page, owner=owner) or None,
+        "CommonPrefixes": [{"Prefix": c} for c in page.common_prefixes] or None,
+        "EncodingType": p.get("EncodingType"),
+        "_encode_keys": p.get("EncodingType") == "url",
+    }
+
+
 @operation("ListObjectsV2")
 def list_objects_v2(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
     page = lake.list_objects_v2(
@@ -331,19 +346,11 @@ def list_objects_v2(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
         start_after=p.get("StartAfter"),
     )
     return {
-        "Name": page.bucket,
-        "Prefix": page.prefix,
-        "Delimiter": page.delimiter,
-        "MaxKeys": page.max_keys,
+        **_listing(page, p, owner=bool(p.get("FetchOwner"))),
         "KeyCount": page.key_count,
-        "IsTruncated": page.is_truncated,
-        "Contents": _contents(page, owner=bool(p.get("FetchOwner"))) or None,
-        "CommonPrefixes": [{"Prefix": c} for c in page.common_prefixes] or None,
         "ContinuationToken": page.continuation_token,
         "NextContinuationToken": page.next_continuation_token,
         "StartAfter": page.start_after,
-        "EncodingType": p.get("EncodingType"),
-        "_encode_keys": p.get("EncodingType") == "url",
     }
 
 
@@ -357,18 +364,10 @@ def list_objects(lake: Lake, p: dict[str, Any]) -> dict[str, Any]:
         marker=p.get("Marker"),
     )
     return {
-        "Name": page.bucket,
-        "Prefix": page.prefix,
-        "Delimiter": page.delimiter,
-        "MaxKeys": page.max_keys,
+        **_listing(page, p, owner=True),
         "Marker": p.get("Marker", ""),
-        "IsTruncated": page.is_truncated,
         # S3 sends NextMarker only when a delimiter was given.
         "NextMarker": page.next_marker if page.delimiter else None,
-        "Contents": _contents(page, owner=True) or None,
-        "CommonPrefixes": [{"Prefix": c} for c in page.common_prefixes] or None,
-        "EncodingType": p.get("EncodingType"),
-        "_encode_keys": p.get("EncodingType") == "url",
     }
 
 
