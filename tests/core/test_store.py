@@ -157,6 +157,45 @@ def test_same_name_in_another_kind_or_service_is_another_resource(
     assert store.get_resource("glue", KIND, "x").arn == "arn:3"
 
 
+def test_replace_resource_applies_only_while_the_state_is_the_expected_one(
+    store: ControlPlaneStore, clock: ManualClock
+) -> None:
+    store.put_resource(SERVICE, KIND, "job-1", _arn("job-1"), {"v": 0}, state="0")
+    clock.advance(5)
+
+    replaced = store.replace_resource(
+        SERVICE, KIND, "job-1", {"v": 1}, state="1", expected_state="0"
+    )
+    stale = store.replace_resource(SERVICE, KIND, "job-1", {"v": 9}, state="1", expected_state="0")
+    missing = store.replace_resource(SERVICE, KIND, "nope", {}, state="1", expected_state="0")
+
+    assert replaced is not None
+    assert (replaced.state, replaced.body, replaced.arn) == ("1", {"v": 1}, _arn("job-1"))
+    assert (replaced.created_at, replaced.updated_at) == (START, START + timedelta(seconds=5))
+    assert stale is None and missing is None
+    assert store.get_resource(SERVICE, KIND, "job-1").body == {"v": 1}
+
+
+def test_replace_resource_lets_one_of_two_racing_writers_win(store: ControlPlaneStore) -> None:
+    store.put_resource(SERVICE, KIND, "job-1", _arn("job-1"), {}, state="0")
+    barrier = threading.Barrier(4)
+    wins: list[bool] = []
+
+    def write(index: int) -> None:
+        barrier.wait()
+        won = store.replace_resource(
+            SERVICE, KIND, "job-1", {"by": index}, state="1", expected_state="0"
+        )
+        wins.append(won is not None)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(wins) == [False, False, False, True]
+
+
 def test_get_resource_of_a_missing_name_is_not_found_naming_kind_and_name(
     store: ControlPlaneStore,
 ) -> None:
@@ -344,6 +383,26 @@ def test_delete_resource_removes_it_and_its_tags(store: ControlPlaneStore) -> No
 def test_delete_resource_of_a_missing_name_is_not_found(store: ControlPlaneStore) -> None:
     with pytest.raises(ResourceNotFoundException, match=f"{KIND} 'nope'"):
         store.delete_resource(SERVICE, KIND, "nope")
+
+
+def test_delete_resources_removes_exactly_the_prefixed_names_and_their_tags(
+    store: ControlPlaneStore,
+) -> None:
+    # LIKE wildcards and letter case must not leak into the prefix match
+    for name in ["t_1", "t_2", "t%x", "T_3", "t", "u_1"]:
+        _put(store, name)
+        store.tag_resource(_arn(name), {"k": name})
+    _put(store, "t_9", kind="OtherKind")
+
+    assert store.delete_resources(SERVICE, KIND, name_prefix="t_") == 2
+
+    assert _all_names(store) == ["T_3", "t", "t%x", "u_1"]
+    assert store.list_tags(_arn("t_1")) == {}
+    assert store.list_tags(_arn("t%x")) == {"k": "t%x"}
+    assert store.find_resource(SERVICE, "OtherKind", "t_9") is not None
+    assert store.delete_resources(SERVICE, KIND, name_prefix="t_") == 0
+    with pytest.raises(ValueError, match="non-empty name_prefix"):
+        store.delete_resources(SERVICE, KIND, name_prefix="")
 
 
 def test_a_deleted_name_can_be_created_again(store: ControlPlaneStore, clock: ManualClock) -> None:

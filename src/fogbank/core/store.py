@@ -285,6 +285,34 @@ class ControlPlaneStore:
             row = conn.execute(select(_resources).where(*_resource_key(service, kind, name)))
             return _to_resource(row.one())
 
+    def replace_resource(
+        self,
+        service: str,
+        kind: str,
+        name: str,
+        body: Mapping[str, Any],
+        *,
+        state: str,
+        expected_state: str,
+    ) -> Resource | None:
+        """Replace a resource's body and state only while its state is ``expected_state``.
+
+        Optimistic concurrency (an update that names the version it read): of writers
+        that read one state, one wins and the rest get ``None``, as they do when the
+        resource is gone. The ARN and ``created_at`` stay; ``updated_at`` moves to now.
+        """
+        stored_body = _dump_body(body)
+        with self._transaction(write=True) as conn:
+            replaced = conn.execute(
+                update(_resources)
+                .where(*_resource_key(service, kind, name), _resources.c.state == expected_state)
+                .values(body=stored_body, state=state, updated_at=self._now())
+            )
+            if replaced.rowcount != 1:
+                return None
+            row = conn.execute(select(_resources).where(*_resource_key(service, kind, name)))
+            return _to_resource(row.one())
+
     def get_resource(self, service: str, kind: str, name: str) -> Resource:
         """The resource, or :class:`ResourceNotFoundException` naming its kind and name."""
         found = self.find_resource(service, kind, name)
@@ -343,6 +371,27 @@ class ControlPlaneStore:
                 raise _not_found(kind, name)
             conn.execute(delete(_resources).where(*key))
             conn.execute(delete(_tags).where(_tags.c.arn == arn))
+
+    def delete_resources(self, service: str, kind: str, *, name_prefix: str) -> int:
+        """Delete every resource of a kind whose name starts with ``name_prefix``, and the
+        tags on their ARNs, in one transaction; returns how many went.
+
+        What a cascade wants (a Glue table's partitions go with it): one transaction,
+        not one per child. The prefix may not be empty, so that no slip deletes a kind.
+        """
+        if not name_prefix:
+            raise ValueError("delete_resources needs a non-empty name_prefix")
+        where = (
+            _resources.c.service == service,
+            _resources.c.kind == kind,
+            _resources.c.name >= name_prefix,
+            func.substr(_resources.c.name, 1, len(name_prefix)) == name_prefix,
+        )
+        with self._transaction(write=True) as conn:
+            conn.execute(
+                delete(_tags).where(_tags.c.arn.in_(select(_resources.c.arn).where(*where)))
+            )
+            return int(conn.execute(delete(_resources).where(*where)).rowcount)
 
     # tags
 
