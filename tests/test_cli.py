@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -28,12 +29,26 @@ def test_demo_runs_every_stage_and_records_the_run(runner: CliRunner, tmp_path: 
     assert "3,000 events in 6 hourly partitions" in out
     with Fogbank(FogbankConfig.load(home=tmp_path)) as fogbank:
         keys = [o.key for o in fogbank.lake.iter_objects("fogbank-demo", "clickstream/raw/")]
-        assert len(keys) == 6
-        assert keys[0] == "clickstream/raw/year=2026/month=01/day=01/hour=00/events-0000.json"
+        # One object per hour partition and shard the consumer read it from.
+        assert {k.rsplit("/", 1)[0] for k in keys} == {
+            f"clickstream/raw/year=2026/month=01/day=01/hour={h:02d}" for h in range(6)
+        }
+        assert all(re.fullmatch(r".*/events-shardId-00000000000[0-3]\.json", k) for k in keys)
+        table = fogbank.catalog.get_table("fogbank_demo", "clickstream_raw")
+        assert [k["Name"] for k in table.partition_keys] == ["year", "month", "day", "hour"]
+        summary = fogbank.streams.describe_stream_summary("fogbank-demo-clickstream")
+        assert summary.open_shard_count == 4
         runs, _ = fogbank.store.list_resources("demo", "run")
         assert len(runs) == 1 and runs[0].state == "Completed"
         seconds = fogbank.store.get_metrics("fogbank/demo", "StageSeconds")
-        assert {p.dimensions["Stage"] for p in seconds} == {"generate", "lake", "readback", "s3api"}
+        assert {p.dimensions["Stage"] for p in seconds} == {
+            "generate",
+            "stream",
+            "lake",
+            "readback",
+            "s3api",
+            "catalog",
+        }
 
 
 def test_demo_rerun_replaces_the_data_set(runner: CliRunner, tmp_path: Path) -> None:
@@ -90,3 +105,29 @@ def test_a_bad_setting_is_reported_not_raised(runner: CliRunner, tmp_path: Path)
     (tmp_path / "config.toml").write_text("limits = 'maybe'\n")
     code, out = invoke(runner, tmp_path, "status")
     assert code == 1 and "InvalidConfiguration" in out and "limits" in out
+
+
+def test_streams_commands_create_put_tail_and_list(runner: CliRunner, tmp_path: Path) -> None:
+    code, out = invoke(runner, tmp_path, "streams", "create", "clicks", "--shards", "2")
+    assert code == 0 and "created stream clicks (PROVISIONED, 2 shards)" in out
+    result = runner.invoke(
+        app, ["--home", str(tmp_path), "streams", "put", "clicks"], input="one\ntwo\nthree\n"
+    )
+    assert result.exit_code == 0 and "put 3 record(s) into clicks" in result.output
+    code, out = invoke(runner, tmp_path, "streams", "put", "clicks", "four", "--partition-key", "k")
+    assert code == 0 and "put 1 record(s)" in out
+    code, out = invoke(runner, tmp_path, "streams", "tail", "clicks")
+    assert code == 0
+    assert sorted(line.split()[-1] for line in out.splitlines()) == [
+        "four",
+        "one",
+        "three",
+        "two",
+    ]
+    code, out = invoke(runner, tmp_path, "streams", "ls")
+    assert code == 0 and "clicks" in out and "ACTIVE" in out
+
+
+def test_streams_tail_of_a_missing_stream_names_it(runner: CliRunner, tmp_path: Path) -> None:
+    code, out = invoke(runner, tmp_path, "streams", "tail", "nope")
+    assert code == 1 and "ResourceNotFoundException" in out and "nope" in out

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from fogbank.catalog import Catalog
 from fogbank.core.clock import Clock, SystemClock
 from fogbank.core.config import FogbankConfig
 from fogbank.core.store import ControlPlaneStore
 from fogbank.lake.engine import Lake
+from fogbank.streams.engine import Streams
 
 
 class Fogbank:
@@ -28,14 +30,31 @@ class Fogbank:
             region=self.config.region,
             limits=self.config.limits,
         )
+        self.catalog = Catalog(
+            self.store,
+            clock=self.clock,
+            account_id=self.config.account_id,
+            region=self.config.region,
+            limits=self.config.limits,
+        )
+        self.streams = Streams(
+            self.config.home / "streams",
+            self.store,
+            clock=self.clock,
+            account_id=self.config.account_id,
+            region=self.config.region,
+            limits=self.config.limits,
+        )
 
     def reset(self) -> None:
         """Wipe every engine's state: what test suites ask for between tests."""
         self.lake.reset()
+        self.streams.reset()
         self.store.reset()
 
     def close(self) -> None:
         self.lake.close()
+        self.streams.close()
         self.store.close()
 
     def __enter__(self) -> Fogbank:

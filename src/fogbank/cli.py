@@ -384,3 +384,13 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _add_service_commands() -> None:
+    # The service command groups import this module for _open and the consoles.
+    from fogbank.cli_streams import streams_app
+
+    app.add_typer(streams_app, name="streams")
+
+
+_add_service_commands()

@@ -16,6 +16,23 @@ the gateway alone maps codes to statuses, in one table.
     ├── ResourceInUseException
     ├── LimitExceededException
     ├── NoSuchEntity                    IAM: no such user or access key
+    │                                   Kinesis Data Streams (fogbank.streams):
+    ├── InvalidArgumentException          a parameter out of range or inconsistent
+    ├── ProvisionedThroughputExceededException a shard's read or write rate exceeded
+    ├── ExpiredIteratorException          a shard iterator older than five minutes
+    ├── ExpiredNextTokenException         a pagination token that has expired
+    ├── KMSNotFoundException              an encryption key id that names no key
+    │                                   Glue Data Catalog and crawlers (fogbank.catalog):
+    ├── EntityNotFoundException           no such database, table, partition, crawler...
+    ├── AlreadyExistsException            a name already taken
+    ├── InvalidInputException             a parameter Glue rejects
+    ├── CrawlerRunningException           a crawler asked to start or change while running
+    ├── CrawlerNotRunningException        a crawler asked to stop while not running
+    ├── CrawlerStoppingException          a crawler asked to act while stopping
+    ├── ConcurrentModificationException   two writers changing one entity
+    ├── VersionMismatchException          a version id that is not the current one
+    ├── ResourceNumberLimitExceededException a Glue quota reached
+    ├── SchedulerTransitioningException   a crawler schedule changing state
     │                                   SigV4 auth (fogbank.gateway.auth), per protocol:
     ├── AccessDenied                      S3: no signature, expired presigned URL, bad date
     ├── AuthorizationHeaderMalformed      S3: an Authorization header it cannot read
@@ -130,6 +147,66 @@ class LimitExceededException(FogbankError):
 
 class NoSuchEntity(FogbankError):
     code = "NoSuchEntity"
+
+
+class InvalidArgumentException(FogbankError):
+    code = "InvalidArgumentException"
+
+
+class ProvisionedThroughputExceededException(FogbankError):
+    code = "ProvisionedThroughputExceededException"
+
+
+class ExpiredIteratorException(FogbankError):
+    code = "ExpiredIteratorException"
+
+
+class ExpiredNextTokenException(FogbankError):
+    code = "ExpiredNextTokenException"
+
+
+class KMSNotFoundException(FogbankError):
+    code = "KMSNotFoundException"
+
+
+class EntityNotFoundException(FogbankError):
+    code = "EntityNotFoundException"
+
+
+class AlreadyExistsException(FogbankError):
+    code = "AlreadyExistsException"
+
+
+class InvalidInputException(FogbankError):
+    code = "InvalidInputException"
+
+
+class CrawlerRunningException(FogbankError):
+    code = "CrawlerRunningException"
+
+
+class CrawlerNotRunningException(FogbankError):
+    code = "CrawlerNotRunningException"
+
+
+class CrawlerStoppingException(FogbankError):
+    code = "CrawlerStoppingException"
+
+
+class ConcurrentModificationException(FogbankError):
+    code = "ConcurrentModificationException"
+
+
+class VersionMismatchException(FogbankError):
+    code = "VersionMismatchException"
+
+
+class ResourceNumberLimitExceededException(FogbankError):
+    code = "ResourceNumberLimitExceededException"
+
+
+class SchedulerTransitioningException(FogbankError):
+    code = "SchedulerTransitioningException"
 
 
 class AccessDenied(FogbankError):

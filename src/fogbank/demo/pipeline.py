@@ -19,11 +19,21 @@ import numpy as np
 from rich.progress import Progress
 
 from fogbank.app import Fogbank
+from fogbank.core.errors import ProvisionedThroughputExceededException
 from fogbank.core.ids import new_uuid
-from fogbank.demo.clickstream import ClickstreamBatch, bayes_auc, generate_clickstream
+from fogbank.demo.clickstream import (
+    ClickstreamBatch,
+    bayes_auc,
+    generate_clickstream,
+    hour_partition,
+)
 from fogbank.lake.names import parse_location
+from fogbank.streams.engine import PutRequest, Streams
+from fogbank.streams.model import GetRecordsResult
 
 METRICS_NAMESPACE = "fogbank/demo"
+STREAM_SHARDS = 4
+PUT_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,9 @@ class DemoOptions:
     start: datetime = datetime(2026, 1, 1, tzinfo=UTC)
     bucket: str = "fogbank-demo"
     prefix: str = "clickstream/raw"
+    stream: str = "fogbank-demo-clickstream"
+    database: str = "fogbank_demo"
+    table: str = "clickstream_raw"
 
     @property
     def raw_location(self) -> str:
@@ -98,9 +111,48 @@ def generate(ctx: DemoContext, progress: Progress) -> StageOutcome:
     )
 
 
-def write_lake(ctx: DemoContext, progress: Progress) -> StageOutcome:
-    """Write the events into the lake as JSON lines, one object per hour partition."""
+def stream_events(ctx: DemoContext, progress: Progress) -> StageOutcome:
+    """Produce the events into a 4-shard Kinesis stream, PutRecords 500 at a time, keyed
+    by user, retrying what the shards throttle as a real producer does."""
     batch = _batch(ctx)
+    streams = ctx.fogbank.streams
+    name = ctx.options.stream
+    if name in streams.stream_names():
+        streams.delete_stream(name, enforce_consumer_deletion=True)
+    streams.create_stream(name, STREAM_SHARDS)
+    task = progress.add_task(f"PutRecords into {name}", total=len(batch))
+    retried = 0
+    per_shard: Counter[str] = Counter()
+    records = list(batch.to_records())
+    for start in range(0, len(records), PUT_BATCH):
+        pending = [
+            PutRequest(json.dumps(r, separators=(",", ":")).encode(), str(r["user_id"]))
+            for r in records[start : start + PUT_BATCH]
+        ]
+        delay = 0.02
+        while pending:
+            reply = streams.put_records(pending, name=name)
+            for entry in reply.records:
+                if entry.shard_id:
+                    per_shard[entry.shard_id] += 1
+            progress.advance(task, len(pending) - reply.failed_record_count)
+            pending = [r for r, e in zip(pending, reply.records, strict=True) if e.error_code]
+            if pending:
+                retried += len(pending)
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+    spread = ", ".join(f"{per_shard[s]:,}" for s in sorted(per_shard))
+    return StageOutcome(
+        f"{len(records):,} records into {name} ({STREAM_SHARDS} shards: {spread}); "
+        f"{retried:,} throttled puts retried",
+        {"RecordsPut": float(len(records)), "ThrottledPutsRetried": float(retried)},
+    )
+
+
+def write_lake(ctx: DemoContext, progress: Progress) -> StageOutcome:
+    """Consume every shard of the stream from TRIM_HORIZON and write the events into the
+    lake as JSON lines, one object per hour partition and shard."""
+    streams = ctx.fogbank.streams
     lake = ctx.fogbank.lake
     opts = ctx.options
     lake.create_bucket(opts.bucket)
@@ -108,27 +160,55 @@ def write_lake(ctx: DemoContext, progress: Progress) -> StageOutcome:
     stale = [obj.key for obj in lake.iter_objects(opts.bucket, f"{opts.prefix}/")]
     for start in range(0, len(stale), 1000):
         lake.delete_objects(opts.bucket, stale[start : start + 1000])
-    keys = batch.partition_keys()
-    partitions, starts, counts = np.unique(keys, return_index=True, return_counts=True)
-    task = progress.add_task("write JSON lines to the lake", total=len(batch))
-    objects = 0
-    written = 0
-    for part, start, count in zip(partitions, starts, counts, strict=True):
-        records = batch[int(start) : int(start + count)].to_records()
-        body = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode()
-        info = lake.put_object(
-            opts.bucket,
-            f"{opts.prefix}/{part}/events-0000.json",
-            body,
-            content_type="application/x-ndjson",
+    summary = streams.describe_stream_summary(opts.stream)
+    task = progress.add_task(f"GetRecords from {opts.stream}", total=len(_batch(ctx)))
+    objects = written = consumed = 0
+    for shard in streams.list_shards(opts.stream).shards:
+        lines: dict[str, list[bytes]] = {}
+        iterator: str | None = streams.get_shard_iterator(
+            shard.shard_id, "TRIM_HORIZON", name=opts.stream
         )
-        objects += 1
-        written += info.size
-        progress.advance(task, int(count))
+        while iterator is not None:
+            page = _get_records(streams, iterator)
+            for record in page.records:
+                event = json.loads(record.data)
+                lines.setdefault(hour_partition(_parse_time(event["timestamp"])), []).append(
+                    record.data
+                )
+            consumed += len(page.records)
+            progress.advance(task, len(page.records))
+            if not page.records and page.millis_behind_latest == 0:
+                break
+            iterator = page.next_shard_iterator
+        for part, chunk in sorted(lines.items()):
+            info = lake.put_object(
+                opts.bucket,
+                f"{opts.prefix}/{part}/events-{shard.shard_id}.json",
+                b"\n".join(chunk) + b"\n",
+                content_type="application/x-ndjson",
+            )
+            objects += 1
+            written += info.size
     return StageOutcome(
-        f"{objects} objects, {written / 1e6:.1f} MB under {opts.raw_location}",
-        {"ObjectsWritten": float(objects), "BytesWritten": float(written)},
+        f"{consumed:,} records from {summary.open_shard_count} shards into {objects} objects, "
+        f"{written / 1e6:.1f} MB under {opts.raw_location}",
+        {"RecordsConsumed": float(consumed), "ObjectsWritten": float(objects)},
     )
+
+
+def _get_records(streams: Streams, iterator: str) -> GetRecordsResult:
+    """GetRecords, waiting out the shard's read limit (5 calls a second) when it bites."""
+    delay = 0.05
+    while True:
+        try:
+            return streams.get_records(iterator)
+        except ProvisionedThroughputExceededException:
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def read_back(ctx: DemoContext, progress: Progress) -> StageOutcome:
@@ -206,11 +286,119 @@ def s3_api(ctx: DemoContext, progress: Progress) -> StageOutcome:
     )
 
 
+def catalog(ctx: DemoContext, progress: Progress) -> StageOutcome:
+    """Register the raw events in the Glue Data Catalog through boto3: a database, a JSON
+    table partitioned by year/month/day/hour, one partition per hour folder in the lake,
+    then a GetPartitions filter over the partition keys."""
+    import boto3
+
+    from fogbank.gateway.server import BackgroundServer
+
+    opts = ctx.options
+    batch = _batch(ctx)
+    first = next(iter(batch[:1].to_records()))
+    columns = [{"Name": name, "Type": _glue_type(value)} for name, value in first.items()]
+    bucket, prefix = parse_location(opts.raw_location)
+    folders = sorted(
+        {
+            obj.key[len(prefix) :].rsplit("/", 1)[0]
+            for obj in ctx.fogbank.lake.iter_objects(bucket, prefix)
+        }
+    )
+    task = progress.add_task("Glue CreateTable and BatchCreatePartition", total=len(folders))
+    with BackgroundServer(ctx.fogbank) as server:
+        glue = boto3.session.Session().client(
+            "glue",
+            endpoint_url=server.endpoint_url,
+            region_name=ctx.fogbank.config.region,
+            aws_access_key_id="demo",
+            aws_secret_access_key="demo",
+        )
+        try:
+            if opts.database in [d["Name"] for d in glue.get_databases()["DatabaseList"]]:
+                glue.delete_database(Name=opts.database)
+            glue.create_database(DatabaseInput={"Name": opts.database})
+            serde = {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe"}
+            formats = {
+                "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+                "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+            }
+            glue.create_table(
+                DatabaseName=opts.database,
+                TableInput={
+                    "Name": opts.table,
+                    "TableType": "EXTERNAL_TABLE",
+                    "Parameters": {"classification": "json"},
+                    "PartitionKeys": [
+                        {"Name": key, "Type": "string"} for key in ("year", "month", "day", "hour")
+                    ],
+                    "StorageDescriptor": {
+                        "Columns": columns,
+                        "Location": opts.raw_location,
+                        "SerdeInfo": serde,
+                        **formats,
+                    },
+                },
+            )
+            for start in range(0, len(folders), 100):
+                chunk = folders[start : start + 100]
+                reply = glue.batch_create_partition(
+                    DatabaseName=opts.database,
+                    TableName=opts.table,
+                    PartitionInputList=[
+                        {
+                            "Values": [part.split("=", 1)[1] for part in folder.split("/")],
+                            "StorageDescriptor": {
+                                "Columns": columns,
+                                "Location": f"{opts.raw_location}{folder}/",
+                                "SerdeInfo": serde,
+                                **formats,
+                            },
+                        }
+                        for folder in chunk
+                    ],
+                )
+                if reply.get("Errors"):
+                    raise RuntimeError(f"BatchCreatePartition failed: {reply['Errors'][:1]}")
+                progress.advance(task, len(chunk))
+            afternoon = [
+                p["Values"]
+                for page in glue.get_paginator("get_partitions").paginate(
+                    DatabaseName=opts.database,
+                    TableName=opts.table,
+                    Expression="hour >= '12' AND day = '01'",
+                )
+                for p in page["Partitions"]
+            ]
+        finally:
+            glue.close()
+    expected = sum(1 for f in folders if "day=01/" in f and int(f.rsplit("=", 1)[1]) >= 12)
+    if len(afternoon) != expected:
+        raise RuntimeError(f"GetPartitions found {len(afternoon)} partitions, not {expected}")
+    return StageOutcome(
+        f"table {opts.database}.{opts.table}: {len(columns)} columns, {len(folders)} "
+        f"partitions; GetPartitions \"hour >= '12' AND day = '01'\" gives {len(afternoon)}",
+        {"Partitions": float(len(folders)), "Columns": float(len(columns))},
+    )
+
+
+def _glue_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "bigint"
+    if isinstance(value, float):
+        return "double"
+    return "string"
+
+
 STAGES: tuple[Stage, ...] = (
     Stage("generate", "Generate a clickstream", generate),
-    Stage("lake", "Write it to the lake, partitioned by hour", write_lake),
+    Stage("stream", "Produce it into a Kinesis stream of 4 shards", stream_events),
+    Stage("lake", "Consume the stream into the lake, partitioned by hour", write_lake),
     Stage("readback", "Read it back and count per hour", read_back),
     Stage("s3api", "Read it again through the S3 API with boto3", s3_api),
+    Stage("catalog", "Register it in the Glue Data Catalog with boto3", catalog),
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -54,7 +54,8 @@ from fogbank.gateway.protocols import json_rpc
 from fogbank.gateway.protocols.rest import bind_input, payload_member
 from fogbank.gateway.protocols.rest_xml import WireResponse, render_failure, render_result
 from fogbank.gateway.protocols.xml import parse_xml
-from fogbank.gateway.services import s3
+from fogbank.gateway.services import JSON_ADAPTERS, s3
+from fogbank.gateway.services.registry import JsonHandler
 from fogbank.gateway.validation import ShapeValidator
 
 log = logging.getLogger("fogbank.gateway")
@@ -68,7 +69,6 @@ PULL_BATCH = 1024 * 1024
 INLINE_OPERATIONS = frozenset({"GetObject", "HeadObject", "HeadBucket", "GetBucketLocation"})
 INLINE_BODY = 64 * 1024
 MAX_JSON_BODY = 32 * 1024 * 1024
-JsonHandler = Callable[[Fogbank, dict[str, Any]], dict[str, Any]]
 VIRTUAL_HOST_SUFFIXES = (".s3.localhost", ".localhost", ".s3.amazonaws.com")
 
 
@@ -80,7 +80,7 @@ class Gateway:
         self.catalog = ServiceCatalog()
         self.keys = AccessKeys(fogbank.store, account_id=fogbank.config.account_id)
         # One adapter per service: operation name -> a function of (fogbank, params).
-        self.adapters: dict[str, dict[str, JsonHandler]] = {}
+        self.adapters: dict[str, dict[str, JsonHandler]] = dict(JSON_ADAPTERS)
         self._s3_validator = ShapeValidator(
             blobs_are_base64=False,
             error=lambda message: InvalidArgument(message),

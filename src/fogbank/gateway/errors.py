@@ -62,6 +62,8 @@ STATUS: dict[str, int] = {
     "UnknownOperationException": 400,
     "ThrottlingException": 400,
     "InternalFailure": 500,
+    "InternalFailureException": 500,
+    "InternalServiceException": 500,
     "InternalError": 500,
     "InvalidConfiguration": 500,
 }

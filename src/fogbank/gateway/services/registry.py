@@ -1,0 +1,24 @@
+"""The shape of a JSON service's adapter: a table of operations filled by a decorator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fogbank.app import Fogbank
+
+JsonHandler = Callable[["Fogbank", dict[str, Any]], dict[str, Any]]
+
+
+class Operations(dict[str, JsonHandler]):
+    """One service's operations; ``@ops("CreateStream")`` registers a handler."""
+
+    def __call__(self, name: str) -> Callable[[JsonHandler], JsonHandler]:
+        def register(handler: JsonHandler) -> JsonHandler:
+            if name in self:
+                raise ValueError(f"operation {name} is registered twice")
+            self[name] = handler
+            return handler
+
+        return register
