@@ -167,7 +167,7 @@ class Gateway:
             # not yet read): on a kept-alive connection those bytes would be read as the
             # next request, so this answer ends the connection, as S3 does.
             wire.headers.append(("Connection", "close"))
-        return _to_response(wire)
+        return _to_response(wire, request)
 
     @staticmethod
     def _failure(
@@ -257,6 +257,9 @@ class Gateway:
         if handler is None:
             raise OperationNotImplemented(call.service.model.service_id, operation.name)
         result = await anyio.to_thread.run_sync(handler, self.fogbank, params)
+        stream = json_rpc.event_stream_member(operation)
+        if stream is not None:
+            return json_rpc.render_event_stream(call.service, operation, result, stream)
         return json_rpc.render_result(call.service, operation, result)
 
     async def _rest_json(self, call: _Call) -> WireResponse:
@@ -450,7 +453,7 @@ def _pull(request: Request) -> Iterator[bytes]:
             yield batch
 
 
-def _to_response(wire: WireResponse) -> Response:
+def _to_response(wire: WireResponse, request: Request) -> Response:
     body = wire.body
     response: Response
     if isinstance(body, bytes):
@@ -462,7 +465,7 @@ def _to_response(wire: WireResponse) -> Response:
         # A body the client never reads (it went away first) is still closed.
         close = getattr(body, "close", None)
         response = StreamingResponse(
-            _iterate(body),
+            _iterate(body, request),
             status_code=wire.status,
             background=BackgroundTask(close) if callable(close) else None,
         )
@@ -472,6 +475,11 @@ def _to_response(wire: WireResponse) -> Response:
     return response
 
 
-async def _iterate(body: Iterable[bytes]) -> AsyncIterator[bytes]:
+async def _iterate(body: Iterable[bytes], request: Request) -> AsyncIterator[bytes]:
+    # An empty chunk is a tick from a body that waits for data (an event stream): it
+    # sends nothing, but lets a client that went away end the stream now.
     async for chunk in iterate_in_threadpool(iter(body)):
-        yield chunk
+        if chunk:
+            yield chunk
+        elif await request.is_disconnected():
+            return

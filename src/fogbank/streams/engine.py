@@ -36,6 +36,8 @@ from fogbank.core.errors import (
 from fogbank.core.ids import new_hex_id
 from fogbank.core.store import ControlPlaneStore
 from fogbank.streams import keys
+from fogbank.streams.encryption import KeyRing
+from fogbank.streams.fanout import Subscription
 from fogbank.streams.iterators import ShardIterator
 from fogbank.streams.model import (
     AccountLimits,
@@ -81,6 +83,7 @@ MAX_GET_RECORDS_BYTES = 10 * 1024 * 1024
 ITERATOR_LIFETIME_MS = 5 * 60 * 1000
 NEXT_TOKEN_LIFETIME_MS = 5 * 60 * 1000
 MAX_CONSUMERS = 20
+SUBSCRIBE_INTERVAL = 5.0
 MAX_TAGS = 50
 # Regions where an account may hold 500 shards; elsewhere 200.
 _LARGE_QUOTA_REGIONS = frozenset({"us-east-1", "us-west-2", "eu-west-1"})
@@ -143,8 +146,10 @@ class Streams:
         self._logs: dict[str, _Open] = {}
         self._lock = threading.Lock()
         self._last_trim: dict[str, int] = {}
+        self._subscriptions: dict[tuple[str, str], float] = {}
         root.mkdir(parents=True, exist_ok=True)
         self._iterator_key = _iterator_key(root)
+        self.keyring = KeyRing(root / ".keys")
 
     # ------------------------------------------------------------ lifecycle
 
@@ -434,6 +439,46 @@ class Streams:
             on_demand += settings.mode == "ON_DEMAND"
         return AccountLimits(self._shard_quota(), open_shards, on_demand, ON_DEMAND_STREAM_LIMIT)
 
+    def start_stream_encryption(
+        self,
+        encryption_type: str,
+        key_id: str,
+        *,
+        name: str | None = None,
+        arn: str | None = None,
+    ) -> None:
+        """StartStreamEncryption: records put from now on are sealed under ``key_id``."""
+        stream = self._name(name, arn)
+        _check_encryption_type(encryption_type)
+        KeyRing.check(key_id)
+        self._active(stream)
+        self._log(stream).update_settings(encryption="KMS", key_id=key_id, **self._updating())
+
+    def stop_stream_encryption(
+        self,
+        encryption_type: str,
+        key_id: str,
+        *,
+        name: str | None = None,
+        arn: str | None = None,
+    ) -> None:
+        """StopStreamEncryption: records put from now on are stored in the clear; those
+        already sealed stay sealed and are still read back."""
+        stream = self._name(name, arn)
+        _check_encryption_type(encryption_type)
+        settings = self._active(stream)
+        if settings.encryption != "KMS":
+            raise InvalidArgumentException(
+                f"Stream {stream} under account {self.account_id} is not encrypted: there is "
+                "nothing to stop."
+            )
+        if key_id != settings.key_id:
+            raise InvalidArgumentException(
+                f"KeyId {key_id} is not the key stream {stream} is encrypted with "
+                f"({settings.key_id}): pass the stream's KeyId."
+            )
+        self._log(stream).update_settings(encryption="NONE", key_id=None, **self._updating())
+
     # ------------------------------------------------------------ resharding
 
     def split_shard(
@@ -603,7 +648,11 @@ class Streams:
                     "number of this stream: pass the SequenceNumber of an earlier PutRecord."
                 )
             record = NewRecord(
-                record.hash_key, record.partition_key, record.data, after_millis=parts.millis + 1
+                record.hash_key,
+                record.partition_key,
+                record.data,
+                key_number=record.key_number,
+                after_millis=parts.millis + 1,
             )
         shard = _route(shards, record.hash_key)
         if self.limits and not self.meters.admit_write(
@@ -738,6 +787,14 @@ class Streams:
             raise InvalidArgumentException(
                 f"Limit must be between 1 and {MAX_GET_RECORDS}; got {count}."
             )
+        return self.read_shard(position, count, shared_throughput=True)
+
+    def read_shard(
+        self, position: ShardIterator, count: int, *, shared_throughput: bool
+    ) -> GetRecordsResult:
+        """Up to ``count`` records from ``position``: GetRecords, and the reads behind an
+        enhanced fan-out subscription (which has its own throughput, not the shard's)."""
+        now_ms = self._now_ms()
         stream = position.stream
         settings, shards = self._snapshot(stream)
         if settings.created_ms != position.stream_created_ms:
@@ -749,7 +806,8 @@ class Streams:
                 f"{self.account_id} does not exist (it expired past the retention period)."
             )
         monotonic = self.clock.monotonic()
-        if self.limits and not self.meters.admit_read(stream, shard.index, monotonic):
+        metered = self.limits and shared_throughput
+        if metered and not self.meters.admit_read(stream, shard.index, monotonic):
             raise ProvisionedThroughputExceededException(
                 f"Rate exceeded for shard {keys.shard_id(shard.index)} in stream {stream} under "
                 f"account {self.account_id}: a shard serves 5 GetRecords calls and 2 MiB per "
@@ -763,11 +821,16 @@ class Streams:
             max_bytes=MAX_GET_RECORDS_BYTES,
             horizon_ms=horizon,
         )
-        if self.limits:
+        if metered:
             self.meters.charge_read(
                 stream, shard.index, sum(_size(r.data, r.partition_key) for r in rows), monotonic
             )
-        next_counter = rows[-1].counter + 1 if rows else max(position.next_counter, 0)
+        # Nothing returned means nothing readable before the shard's tip (counters start at
+        # 1, and trimmed records leave gaps): move to the tip, so that a drained closed
+        # shard, even an empty one, ends with ChildShards.
+        next_counter = (
+            rows[-1].counter + 1 if rows else max(position.next_counter, shard.next_counter)
+        )
         at_end = next_counter >= shard.next_counter
         behind = 0
         if rows and not at_end:
@@ -779,6 +842,54 @@ class Streams:
             child_shards = self._children(shards, shard.index)
         return GetRecordsResult(
             tuple(self._record(r, settings) for r in rows), next_iterator, behind, child_shards
+        )
+
+    def subscribe_to_shard(
+        self,
+        consumer_arn: str,
+        shard_id: str,
+        starting_type: str,
+        *,
+        starting_sequence_number: str | None = None,
+        timestamp: datetime | None = None,
+    ) -> Subscription:
+        """SubscribeToShard: checked at once (consumer, shard, position), then the
+        subscription pushes events as it is iterated."""
+        stream, row = self._find_consumer(None, None, consumer_arn)
+        if self._now_ms() < row.status_until_ms:
+            raise ResourceInUseException(
+                f"Consumer {consumer_arn} is not ACTIVE yet: wait until "
+                "DescribeStreamConsumer reports ACTIVE."
+            )
+        key = (consumer_arn, shard_id)
+        now = self.clock.monotonic()
+        with self._lock:
+            last = self._subscriptions.get(key)
+            if self.limits and last is not None and now - last < SUBSCRIBE_INTERVAL:
+                raise ResourceInUseException(
+                    f"Another active subscription exists for consumer {consumer_arn} and shard "
+                    f"{shard_id}, started less than {SUBSCRIBE_INTERVAL:.0f} seconds ago. "
+                    "Wait, then subscribe again (the new subscription takes over)."
+                )
+            self._subscriptions[key] = now
+        iterator = self.get_shard_iterator(
+            shard_id,
+            starting_type,
+            name=stream,
+            starting_sequence_number=starting_sequence_number,
+            timestamp=timestamp,
+        )
+        log = self._log(stream)
+        return Subscription(
+            ShardIterator.decode(iterator, self._iterator_key),
+            read=lambda position: self.read_shard(
+                position, MAX_GET_RECORDS, shared_throughput=False
+            ),
+            decode=lambda value: ShardIterator.decode(value, self._iterator_key),
+            generation=lambda: log.generation,
+            wait=log.wait_for_append,
+            now_ms=self._now_ms,
+            limited=self.limits,
         )
 
     # ------------------------------------------------------------ consumers
@@ -1015,6 +1126,10 @@ class Streams:
             hash_key = _hash_key(request.explicit_hash_key, "ExplicitHashKey")
         else:
             hash_key = keys.partition_hash(key)
+        if settings.encryption == "KMS" and settings.key_id is not None:
+            sealed = self.keyring.encrypt(settings.key_id, bytes(request.data), key)
+            number = self._log(settings.name).key_number(settings.key_id)
+            return NewRecord(hash_key, key, sealed, key_number=number)
         return NewRecord(hash_key, key, bytes(request.data))
 
     def _iterator(self, stream: str, settings: StreamSettings, shard: int, counter: int) -> str:
@@ -1149,12 +1264,16 @@ class Streams:
         )
 
     def _record(self, row: StoredRecord, settings: StreamSettings) -> Record:
+        data = row.data
+        if row.key_number:
+            key_id = self._log(settings.name).key_id(row.key_number)
+            data = self.keyring.decrypt(key_id, data, row.partition_key)
         return Record(
             keys.encode_sequence(row.millis, row.shard, row.counter),
             _datetime(row.millis),
-            row.data,
+            data,
             row.partition_key,
-            "KMS" if row.encrypted else "NONE",
+            "KMS" if row.key_number else "NONE",
         )
 
     def _consumer(self, row: ConsumerRow, stream_arn: str) -> Consumer:
@@ -1275,6 +1394,13 @@ def _hash_key(value: str, field: str) -> int:
             f"Invalid {field} {value!r}: it must be a decimal integer from 0 to 2^128 - 1."
         )
     return int(value)
+
+
+def _check_encryption_type(encryption_type: str) -> None:
+    if encryption_type != "KMS":
+        raise InvalidArgumentException(
+            f"EncryptionType must be KMS to start or stop encryption; got {encryption_type!r}."
+        )
 
 
 def _check_max_record_size(kib: int) -> None:

@@ -65,7 +65,11 @@ CREATE TABLE records (
     ms INTEGER NOT NULL,
     partition_key TEXT NOT NULL,
     data BLOB NOT NULL,
-    encrypted INTEGER NOT NULL
+    key_number INTEGER NOT NULL
+);
+CREATE TABLE keys (
+    number INTEGER PRIMARY KEY,
+    key_id TEXT NOT NULL UNIQUE
 );
 CREATE TABLE consumers (
     name TEXT PRIMARY KEY,
@@ -128,7 +132,8 @@ class StoredRecord:
     millis: int
     partition_key: str
     data: bytes
-    encrypted: bool
+    key_number: int
+    """0: stored in the clear; else the stream's number for the KMS key it is sealed with."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,7 @@ class NewRecord:
     hash_key: int
     partition_key: str
     data: bytes
-    encrypted: bool = False
+    key_number: int = 0
     after_millis: int = 0
     """The record's millisecond is at least this (SequenceNumberForOrdering)."""
 
@@ -180,6 +185,9 @@ class StreamLog:
         self._readers_lock = threading.Lock()
         self._commit = threading.Condition()
         self._queue: list[_Batch] = []
+        self._arrivals = threading.Condition()
+        self._key_cache: dict[int, str] = {}
+        self._generation = 0
         self._writing = False
         self._closed = False
 
@@ -262,7 +270,7 @@ class StreamLog:
         total = 0
         with self._reader() as conn:
             cursor = conn.execute(
-                "SELECT id, ms, partition_key, data, encrypted FROM records "
+                "SELECT id, ms, partition_key, data, key_number FROM records "
                 "WHERE id >= ? AND id < ? AND ms >= ? ORDER BY id LIMIT ?",
                 (
                     record_id(shard, max(from_counter, 0)),
@@ -271,14 +279,14 @@ class StreamLog:
                     limit,
                 ),
             )
-            for rid, ms, key, data, encrypted in cursor:
+            for rid, ms, key, data, key_number in cursor:
                 size = len(data) + len(key.encode("utf-8"))
                 if out and total + size > max_bytes:
                     break
                 total += size
                 out.append(
                     StoredRecord(
-                        shard, rid & (_COUNTER_LIMIT - 1), ms, key, bytes(data), bool(encrypted)
+                        shard, rid & (_COUNTER_LIMIT - 1), ms, key, bytes(data), key_number
                     )
                 )
             cursor.close()
@@ -326,7 +334,22 @@ class StreamLog:
             with self._commit:
                 self._writing = False
                 self._commit.notify_all()
+            with self._arrivals:
+                self._generation += 1
+                self._arrivals.notify_all()
         return _outcome(batch)
+
+    @property
+    def generation(self) -> int:
+        """A number that moves on with every group commit of this process."""
+        return self._generation
+
+    def wait_for_append(self, since: int, timeout: float) -> None:
+        """Wait until a group commit after generation ``since``, or ``timeout`` seconds
+        (records committed by other processes are only seen by polling)."""
+        with self._arrivals:
+            if self._generation == since:
+                self._arrivals.wait(timeout)
 
     def update_settings(self, **changes: Any) -> StreamSettings:
         """Change the stream's row in one transaction; the version moves on."""
@@ -401,6 +424,24 @@ class StreamLog:
             )
         return True
 
+    def key_number(self, key_id: str) -> int:
+        """The stream's number for a KMS key id, given on first use."""
+        for number, known in self._key_cache.items():
+            if known == key_id:
+                return number
+        with self._transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO keys (key_id) VALUES (?)", (key_id,))
+            row = conn.execute("SELECT number FROM keys WHERE key_id = ?", (key_id,)).fetchone()
+        self._key_cache[int(row[0])] = key_id
+        return int(row[0])
+
+    def key_id(self, number: int) -> str:
+        """The KMS key id behind a record's key number (numbers never change meaning)."""
+        if number not in self._key_cache:
+            with self._reader() as conn:
+                self._key_cache.update(conn.execute("SELECT number, key_id FROM keys").fetchall())
+        return self._key_cache[number]
+
     def remove_consumer(self, name: str) -> bool:
         with self._transaction() as conn:
             cursor = conn.execute("DELETE FROM consumers WHERE name = ?", (name,))
@@ -438,13 +479,13 @@ class StreamLog:
                                 millis,
                                 record.partition_key,
                                 record.data,
-                                int(record.encrypted),
+                                record.key_number,
                             )
                         )
                         placed.append(Appended(index, counter, millis))
                     batch.result = placed
                 conn.executemany(
-                    "INSERT INTO records (id, ms, partition_key, data, encrypted) "
+                    "INSERT INTO records (id, ms, partition_key, data, key_number) "
                     "VALUES (?, ?, ?, ?, ?)",
                     inserts,
                 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from botocore.model import ListShape, MapShape, OperationModel, Shape, Structure
 from fogbank.core.errors import FogbankError, SerializationException
 from fogbank.gateway.errors import status_for
 from fogbank.gateway.models import Service
+from fogbank.gateway.protocols import eventstream
 from fogbank.gateway.protocols.rest_xml import WireResponse
 from fogbank.gateway.validation import ShapeValidator
 
@@ -68,6 +70,55 @@ def render_result(
     document = _value(shape, result) if shape is not None else {}
     body = json.dumps(document, separators=(",", ":")).encode("utf-8")
     return WireResponse(200, [("Content-Type", content_type(service))], body)
+
+
+def event_stream_member(operation: OperationModel) -> str | None:
+    """The output member that is an event stream (SubscribeToShard's EventStream)."""
+    shape = operation.output_shape
+    if shape is None:
+        return None
+    for name, member in shape.members.items():
+        if member.serialization.get("eventstream"):
+            return str(name)
+    return None
+
+
+def render_event_stream(
+    service: Service, operation: OperationModel, result: dict[str, Any], member: str
+) -> WireResponse:
+    """An event-stream answer: the initial response, then each event as it comes.
+
+    ``result[member]`` is an iterable of ``{event name: members}``, or ``{}`` while
+    there is nothing to send (so that a client that left is noticed); a FogbankError
+    raised while iterating becomes the stream's closing exception message.
+    """
+    shape = operation.output_shape
+    assert isinstance(shape, StructureShape)
+    stream_shape = shape.members[member]
+    assert isinstance(stream_shape, StructureShape)
+    initial = {k: v for k, v in result.items() if k != member}
+    head = _value(shape, initial)
+    events = result[member]
+
+    def body() -> Iterator[bytes]:
+        yield eventstream.event("initial-response", json.dumps(head).encode("utf-8"))
+        iterator = iter(events)
+        try:
+            for item in iterator:
+                if not item:
+                    yield b""  # a tick: nothing to send yet
+                for name, members in item.items():
+                    payload = _value(stream_shape.members[name], members)
+                    yield eventstream.event(name, json.dumps(payload).encode("utf-8"))
+        except FogbankError as exc:
+            error = {"message": exc.message}
+            yield eventstream.exception(exc.code, json.dumps(error).encode("utf-8"))
+        finally:
+            close = getattr(iterator, "close", None)
+            if callable(close):
+                close()
+
+    return WireResponse(200, [("Content-Type", eventstream.CONTENT_TYPE)], body())
 
 
 def render_failure(service: Service | None, exc: FogbankError, request_id: str) -> WireResponse:

@@ -7,6 +7,7 @@ model's names, and the JSON protocol lays them out on the wire.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from fogbank.core.errors import ValidationException
@@ -189,6 +190,18 @@ def describe_limits(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@OPERATIONS("StartStreamEncryption")
+def start_encryption(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fb.streams.start_stream_encryption(p["EncryptionType"], p["KeyId"], **_stream(p))
+    return {}
+
+
+@OPERATIONS("StopStreamEncryption")
+def stop_encryption(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fb.streams.stop_stream_encryption(p["EncryptionType"], p["KeyId"], **_stream(p))
+    return {}
+
+
 # ------------------------------------------------------------ resharding
 
 
@@ -286,6 +299,37 @@ def get_records(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
     if result.child_shards is not None:
         out["ChildShards"] = [_child(c) for c in result.child_shards]
     return out
+
+
+@OPERATIONS("SubscribeToShard")
+def subscribe_to_shard(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    start = p["StartingPosition"]
+    subscription = fb.streams.subscribe_to_shard(
+        p["ConsumerARN"],
+        p["ShardId"],
+        start["Type"],
+        starting_sequence_number=start.get("SequenceNumber"),
+        timestamp=start.get("Timestamp"),
+    )
+
+    def events() -> Iterator[dict[str, Any]]:
+        try:
+            for event in subscription:
+                if event is None:
+                    yield {}  # nothing new: lets the gateway notice a client that left
+                    continue
+                body: dict[str, Any] = {
+                    "Records": [_record(r) for r in event.records],
+                    "ContinuationSequenceNumber": event.continuation_sequence_number,
+                    "MillisBehindLatest": event.millis_behind_latest,
+                }
+                if event.child_shards is not None:
+                    body["ChildShards"] = [_child(c) for c in event.child_shards]
+                yield {"SubscribeToShardEvent": body}
+        finally:
+            subscription.close()
+
+    return {"EventStream": events()}
 
 
 # ------------------------------------------------------------ consumers
