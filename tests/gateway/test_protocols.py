@@ -155,9 +155,9 @@ def test_json_service_errors_reach_boto3_with_code_and_message(fogbank: Fogbank)
         assert "streamName" in error["Message"]
         assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
         with pytest.raises(ClientError) as caught:
-            kinesis.list_streams()
+            kinesis.describe_account_settings()
         assert caught.value.response["Error"]["Code"] == "NotImplemented"
-        assert "Kinesis ListStreams" in caught.value.response["Error"]["Message"]
+        assert "Kinesis DescribeAccountSettings" in caught.value.response["Error"]["Message"]
     finally:
         kinesis.close()
 

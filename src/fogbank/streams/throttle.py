@@ -34,18 +34,27 @@ class ShardMeters:
         self._writes: dict[tuple[str, int], _Window] = {}
         self._reads: dict[tuple[str, int], _Window] = {}
         self._read_debt_until: dict[tuple[str, int], float] = {}
+        self._write_debt_until: dict[tuple[str, int], float] = {}
 
     def admit_write(self, stream: str, shard: int, size: int, now: float) -> bool:
-        """Count one record of ``size`` bytes against the shard, or refuse it."""
+        """Count one record of ``size`` bytes against the shard, or refuse it.
+
+        A record bigger than a second's budget (streams take records up to 10 MiB) is
+        let into an idle window as a burst, and leaves the shard in debt until the
+        excess is repaid at 1 MiB/s, as AWS averages large records."""
         with self._lock:
-            window = _current(self._writes, (stream, shard), now)
-            if (
-                window.records + 1 > WRITE_RECORDS_PER_SECOND
-                or window.bytes + size > WRITE_BYTES_PER_SECOND
-            ):
+            key = (stream, shard)
+            if now < self._write_debt_until.get(key, 0.0):
+                return False
+            window = _current(self._writes, key, now)
+            over = window.bytes + size > WRITE_BYTES_PER_SECOND
+            if window.records + 1 > WRITE_RECORDS_PER_SECOND or (over and window.bytes > 0):
                 return False
             window.records += 1
             window.bytes += size
+            if over:
+                excess = window.bytes - WRITE_BYTES_PER_SECOND
+                self._write_debt_until[key] = now + excess / WRITE_BYTES_PER_SECOND
             return True
 
     def admit_read(self, stream: str, shard: int, now: float) -> bool:
@@ -74,7 +83,7 @@ class ShardMeters:
 
     def forget(self, stream: str) -> None:
         with self._lock:
-            for table in (self._writes, self._reads, self._read_debt_until):
+            for table in (self._writes, self._reads, self._read_debt_until, self._write_debt_until):
                 for key in [key for key in table if key[0] == stream]:
                     del table[key]
 
