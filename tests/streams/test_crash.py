@@ -60,6 +60,8 @@ def _writer(
                 key = f"w{number}-single-{batch}"
                 data = f"{key}:{'x' * (batch % 700)}".encode()
                 reply = client.put_record(StreamName=STREAM, Data=data, PartitionKey=key)
+                if "SequenceNumber" not in reply:
+                    return
                 with lock:
                     acked[reply["SequenceNumber"]] = (key, data)
             else:
@@ -71,6 +73,8 @@ def _writer(
                     for i in range(1 + batch % 200)
                 ]
                 reply = client.put_records(StreamName=STREAM, Records=entries)
+                if "Records" not in reply:
+                    return  # the answer was cut off by the kill: nothing acknowledged
                 with lock:
                     for entry, result in zip(entries, reply["Records"], strict=True):
                         if "SequenceNumber" in result:

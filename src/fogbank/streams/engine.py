@@ -10,8 +10,6 @@ quotas) are AWS's, and off when ``limits`` is false.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import bisect
 import os
 import secrets
@@ -35,7 +33,7 @@ from fogbank.core.errors import (
 )
 from fogbank.core.ids import new_hex_id
 from fogbank.core.store import ControlPlaneStore
-from fogbank.streams import keys
+from fogbank.streams import keys, reshard, tokens
 from fogbank.streams.encryption import KeyRing
 from fogbank.streams.fanout import Subscription
 from fogbank.streams.iterators import ShardIterator
@@ -81,7 +79,6 @@ MAX_PUT_RECORDS_BYTES = 10 * 1024 * 1024
 MAX_GET_RECORDS = 10_000
 MAX_GET_RECORDS_BYTES = 10 * 1024 * 1024
 ITERATOR_LIFETIME_MS = 5 * 60 * 1000
-NEXT_TOKEN_LIFETIME_MS = 5 * 60 * 1000
 MAX_CONSUMERS = 20
 SUBSCRIBE_INTERVAL = 5.0
 MAX_TAGS = 50
@@ -294,9 +291,9 @@ class Streams:
     ) -> StreamPage:
         token = next_token
         if token is None and exclusive_start_stream_name is not None:
-            token = _name_token(exclusive_start_stream_name)
+            token = tokens.after_name(exclusive_start_stream_name)
         elif token is not None:
-            token = self._check_token(token)
+            token = tokens.check(token, self._now_ms())
         resources, more = self.store.list_resources(
             SERVICE, KIND, max_results=limit, next_token=token
         )
@@ -310,7 +307,7 @@ class Streams:
         return StreamPage(
             tuple(summaries),
             has_more=more is not None,
-            next_token=self._stamp_token(more) if more is not None else None,
+            next_token=tokens.stamp(more, self._now_ms()) if more is not None else None,
         )
 
     def list_shards(
@@ -332,7 +329,7 @@ class Streams:
                     "NextToken and StreamName (or ExclusiveStartShardId) cannot be provided "
                     "together: pass only NextToken to get the next page."
                 )
-            stream, created, start_after = self._decode_shard_token(next_token)
+            stream, created, start_after = tokens.read_shard_token(next_token, self._now_ms())
         else:
             stream = self._name(name, arn)
             created = None
@@ -360,7 +357,7 @@ class Streams:
         page = candidates[:limit]
         token = None
         if len(candidates) > limit:
-            token = self._shard_token(stream, settings.created_ms, page[-1].index)
+            token = tokens.shard_token(stream, settings.created_ms, page[-1].index, self._now_ms())
         return ShardPage(tuple(self._shard(s) for s in page), token)
 
     def change_retention(
@@ -504,12 +501,8 @@ class Streams:
         if self.limits:
             self._check_shard_quota(1)
         now = self._now_ms()
-        first = settings.next_shard
-        children = [
-            ShardRow(first, parent.start_hash, key - 1, parent.index, None, now, None, 1, now),
-            ShardRow(first + 1, key, parent.end_hash, parent.index, None, now, None, 1, now),
-        ]
-        self._log(stream).reshard([parent.index], children, now, **self._updating())
+        plan = reshard.split(parent, key, settings.next_shard, now)
+        self._log(stream).reshard(plan.close, plan.create, now, **self._updating())
 
     def merge_shards(
         self,
@@ -532,18 +525,8 @@ class Streams:
                 "merging: their hash-key ranges must touch. Pick two neighbouring open shards."
             )
         now = self._now_ms()
-        child = ShardRow(
-            settings.next_shard,
-            low.start_hash,
-            high.end_hash,
-            first.index,
-            second.index,
-            now,
-            None,
-            1,
-            now,
-        )
-        self._log(stream).reshard([first.index, second.index], [child], now, **self._updating())
+        plan = reshard.merge(first, second, settings.next_shard, now)
+        self._log(stream).reshard(plan.close, plan.create, now, **self._updating())
 
     def update_shard_count(
         self,
@@ -574,55 +557,8 @@ class Streams:
             keys.even_ranges(target)
         ):
             return ShardCountChange(stream, settings.arn, len(current), target)
-        now = self._now_ms()
-        next_index = settings.next_shard
-        closed: list[int] = []
-        created: list[ShardRow] = []
-        pieces: list[ShardRow] = sorted(current, key=lambda s: s.start_hash)
-        for start, _ in keys.even_ranges(target)[1:]:
-            position = next(
-                (i for i, s in enumerate(pieces) if s.start_hash < start <= s.end_hash), None
-            )
-            if position is None:
-                continue
-            parent = pieces[position]
-            low = ShardRow(
-                next_index, parent.start_hash, start - 1, parent.index, None, now, None, 1, now
-            )
-            high = ShardRow(
-                next_index + 1, start, parent.end_hash, parent.index, None, now, None, 1, now
-            )
-            next_index += 2
-            closed.append(parent.index)
-            created += [low, high]
-            pieces[position : position + 1] = [low, high]
-        for start, end in keys.even_ranges(target):
-            group = [s for s in pieces if start <= s.start_hash and s.end_hash <= end]
-            while len(group) > 1:
-                a, b = group[0], group[1]
-                merged = ShardRow(
-                    next_index, a.start_hash, b.end_hash, a.index, b.index, now, None, 1, now
-                )
-                next_index += 1
-                closed += [a.index, b.index]
-                created.append(merged)
-                group[0:2] = [merged]
-        # Shards made and merged away within this one change are born closed.
-        closed_set = set(closed)
-        created = [
-            ShardRow(
-                s.index, s.start_hash, s.end_hash, s.parent, s.adjacent_parent, now, now, 1, now
-            )
-            if s.index in closed_set
-            else s
-            for s in created
-        ]
-        self._log(stream).reshard(
-            [i for i in closed if i not in {s.index for s in created}],
-            created,
-            now,
-            **self._updating(),
-        )
+        plan = reshard.uniform(current, target, settings.next_shard, self._now_ms())
+        self._log(stream).reshard(plan.close, plan.create, self._now_ms(), **self._updating())
         return ShardCountChange(stream, settings.arn, len(current), target)
 
     # ------------------------------------------------------------ records
@@ -944,11 +880,11 @@ class Streams:
             )
         rows = sorted(self._log(stream).consumers(), key=lambda r: r.name)
         if next_token is not None:
-            after = self._check_token(next_token)
+            after = tokens.check(next_token, self._now_ms())
             rows = [r for r in rows if r.name > after]
         limit = max_results or 100
         page = rows[:limit]
-        token = self._stamp_token(page[-1].name) if len(rows) > limit else None
+        token = tokens.stamp(page[-1].name, self._now_ms()) if len(rows) > limit else None
         return ConsumerPage(tuple(self._consumer(r, settings.arn) for r in page), token)
 
     def deregister_stream_consumer(
@@ -1345,38 +1281,6 @@ class Streams:
                 f"request needs {more} more. Delete or merge shards, or turn limits off."
             )
 
-    def _shard_token(self, stream: str, created_ms: int, after: int) -> str:
-        return _encode_token(f"{stream}|{created_ms}|{after}|{self._now_ms()}")
-
-    def _decode_shard_token(self, token: str) -> tuple[str, int, int]:
-        parts = _decode_token(token).split("|")
-        if len(parts) != 4 or not all(p.lstrip("-").isdigit() for p in parts[1:]):
-            raise InvalidArgumentException(
-                "NextToken is not one ListShards issued: pass the NextToken of the previous page."
-            )
-        stream, created, after, issued = parts[0], int(parts[1]), int(parts[2]), int(parts[3])
-        if self._now_ms() - issued > NEXT_TOKEN_LIFETIME_MS:
-            raise ExpiredNextTokenException(
-                "The NextToken expired (tokens last 300 seconds): list the shards again."
-            )
-        return stream, created, after
-
-    def _stamp_token(self, inner: str) -> str:
-        return _encode_token(f"{inner}|{self._now_ms()}")
-
-    def _check_token(self, token: str) -> str:
-        inner, _, issued = _decode_token(token).rpartition("|")
-        if not issued.isdigit() or not inner:
-            raise InvalidArgumentException(
-                "NextToken is not one this operation issued: pass the NextToken of the "
-                "previous page."
-            )
-        if self._now_ms() - int(issued) > NEXT_TOKEN_LIFETIME_MS:
-            raise ExpiredNextTokenException(
-                "The NextToken expired (tokens last 300 seconds): list again from the start."
-            )
-        return inner
-
 
 def _route(shards: list[ShardRow], hash_key: int) -> ShardRow:
     ordered = sorted(shards, key=lambda s: s.start_hash)
@@ -1438,24 +1342,6 @@ def _datetime(millis: int) -> datetime:
 
 def _iso(millis: int) -> str:
     return _datetime(millis).isoformat(timespec="milliseconds")
-
-
-def _encode_token(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode("utf-8")).decode("ascii")
-
-
-def _decode_token(token: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
-    except (binascii.Error, UnicodeError, ValueError):
-        raise InvalidArgumentException(
-            "NextToken is not one this operation issued: pass the NextToken of the previous page."
-        ) from None
-
-
-def _name_token(name: str) -> str:
-    """The control-plane store's page token for 'after this name'."""
-    return base64.urlsafe_b64encode(name.encode("utf-8")).decode("ascii").rstrip("=")
 
 
 def _iterator_key(root: Path) -> bytes:
