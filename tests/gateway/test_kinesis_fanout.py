@@ -1,4 +1,5 @@
-"""Enhanced fan-out through boto3: SubscribeToShard pushes records as AWS's event stream."""
+"""Through boto3: SubscribeToShard (enhanced fan-out as an event stream), stream encryption
+and resource policies."""
 
 from __future__ import annotations
 
@@ -173,3 +174,26 @@ def test_start_stream_encryption_refuses_a_malformed_key_id(kinesis: Any) -> Non
         kinesis.start_stream_encryption(StreamName="s", EncryptionType="KMS", KeyId="not a key")
     assert bad.value.response["Error"]["Code"] == "InvalidArgumentException"
     assert "KeyId" in bad.value.response["Error"]["Message"]
+
+
+def test_resource_policies_are_kept_per_stream_and_consumer(kinesis: Any) -> None:
+    """Put/Get/DeleteResourcePolicy on a stream ARN and a consumer ARN."""
+    arn, consumer = _stream_with_consumer(kinesis)
+    assert kinesis.get_resource_policy(ResourceARN=arn)["Policy"] == "{}"
+    policy = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow"}]}'
+    kinesis.put_resource_policy(ResourceARN=arn, Policy=policy)
+    kinesis.put_resource_policy(ResourceARN=consumer, Policy=policy)
+    assert kinesis.get_resource_policy(ResourceARN=arn)["Policy"] == policy
+    assert kinesis.get_resource_policy(ResourceARN=consumer)["Policy"] == policy
+    kinesis.delete_resource_policy(ResourceARN=arn)
+    assert kinesis.get_resource_policy(ResourceARN=arn)["Policy"] == "{}"
+    with pytest.raises(ClientError) as again:
+        kinesis.delete_resource_policy(ResourceARN=arn)
+    assert again.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as bad:
+        kinesis.put_resource_policy(ResourceARN=arn, Policy="not json")
+    assert bad.value.response["Error"]["Code"] == "InvalidArgumentException"
+    missing = arn.replace("stream/s", "stream/nope")
+    with pytest.raises(ClientError) as gone:
+        kinesis.put_resource_policy(ResourceARN=missing, Policy=policy)
+    assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"

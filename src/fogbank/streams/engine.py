@@ -11,6 +11,7 @@ quotas) are AWS's, and off when ``limits`` is false.
 from __future__ import annotations
 
 import bisect
+import json
 import os
 import secrets
 import threading
@@ -69,6 +70,7 @@ from fogbank.streams.throttle import ShardMeters
 
 SERVICE = "kinesis"
 KIND = "stream"
+POLICY_KIND = "policy"
 DEFAULT_RETENTION_HOURS = 24
 MAX_RETENTION_HOURS = 8760
 DEFAULT_MAX_RECORD_KIB = 1024
@@ -248,6 +250,7 @@ class Streams:
         with self._lock:
             self._logs.pop(stream, None)
         self.store.delete_resource(SERVICE, KIND, stream)
+        self.store.delete_resources(SERVICE, POLICY_KIND, name_prefix=self.arn(stream))
         self.store.untag_resource(self.arn(stream), list(self.store.list_tags(self.arn(stream))))
         self.meters.forget(stream)
         log.destroy()
@@ -896,6 +899,45 @@ class Streams:
     ) -> None:
         stream, row = self._find_consumer(stream_arn, consumer_name, consumer_arn)
         self._log(stream).remove_consumer(row.name)
+
+    # ------------------------------------------------------------ resource policies
+
+    def put_resource_policy(self, resource_arn: str, policy: str) -> None:
+        """PutResourcePolicy: keep a stream's or consumer's policy document (fogbank
+        stores and returns it; it authorises nothing, as there is no IAM here)."""
+        self._policy_owner(resource_arn)
+        try:
+            document = json.loads(policy)
+        except ValueError:
+            document = None
+        if not isinstance(document, dict) or "Statement" not in document:
+            raise InvalidArgumentException(
+                "Policy is not a valid IAM policy document: give a JSON object with a "
+                'Statement, such as {"Version": "2012-10-17", "Statement": [...]}.'
+            )
+        self.store.put_resource(
+            SERVICE, POLICY_KIND, resource_arn, resource_arn, {"policy": policy}
+        )
+
+    def get_resource_policy(self, resource_arn: str) -> str:
+        """GetResourcePolicy: the document, or ``{}`` when none is attached."""
+        self._policy_owner(resource_arn)
+        found = self.store.find_resource(SERVICE, POLICY_KIND, resource_arn)
+        return "{}" if found is None else str(found.body["policy"])
+
+    def delete_resource_policy(self, resource_arn: str) -> None:
+        self._policy_owner(resource_arn)
+        if self.store.find_resource(SERVICE, POLICY_KIND, resource_arn) is None:
+            raise ResourceNotFoundException(
+                f"No resource policy is attached to {resource_arn}: there is nothing to delete."
+            )
+        self.store.delete_resource(SERVICE, POLICY_KIND, resource_arn)
+
+    def _policy_owner(self, resource_arn: str) -> None:
+        if "/consumer/" in resource_arn:
+            self._find_consumer(None, None, resource_arn)
+        else:
+            self._snapshot(self._name(None, resource_arn))
 
     # ------------------------------------------------------------ tags
 

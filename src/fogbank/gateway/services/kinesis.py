@@ -382,6 +382,23 @@ def deregister_consumer(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+@OPERATIONS("PutResourcePolicy")
+def put_resource_policy(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fb.streams.put_resource_policy(p["ResourceARN"], p["Policy"])
+    return {}
+
+
+@OPERATIONS("GetResourcePolicy")
+def get_resource_policy(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    return {"Policy": fb.streams.get_resource_policy(p["ResourceARN"])}
+
+
+@OPERATIONS("DeleteResourcePolicy")
+def delete_resource_policy(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fb.streams.delete_resource_policy(p["ResourceARN"])
+    return {}
+
+
 # ------------------------------------------------------------ tags
 
 
