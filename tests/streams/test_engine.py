@@ -202,3 +202,20 @@ def test_a_stream_survives_reopening(tmp_path: Path) -> None:
             starting_sequence_number=put.sequence_number,
         )
         assert [r.data for r in fb.streams.get_records(iterator).records] == [b"kept"]
+
+
+def test_get_shard_iterator_takes_five_calls_a_second_per_shard(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """GetShardIterator: ProvisionedThroughputExceededException past 5 calls/s per shard."""
+    from fogbank.core.errors import ProvisionedThroughputExceededException
+
+    with Fogbank(FogbankConfig.load(home=tmp_path, environ={}), clock=clock) as fb:
+        fb.streams.create_stream("s", 2)
+        for _ in range(5):
+            fb.streams.get_shard_iterator("shardId-000000000000", "LATEST", name="s")
+        fb.streams.get_shard_iterator("shardId-000000000001", "LATEST", name="s")
+        with pytest.raises(ProvisionedThroughputExceededException, match="GetShardIterator"):
+            fb.streams.get_shard_iterator("shardId-000000000000", "LATEST", name="s")
+        clock.advance(1)
+        fb.streams.get_shard_iterator("shardId-000000000000", "LATEST", name="s")

@@ -675,6 +675,14 @@ class Streams:
         if self._status(settings) == "CREATING":
             raise self._not_found(stream)
         shard = self._find_shard(stream, settings, shards, shard_id)
+        if self.limits and not self.meters.admit_iterator(
+            stream, shard.index, self.clock.monotonic()
+        ):
+            raise ProvisionedThroughputExceededException(
+                f"Rate exceeded for shard {shard_id} in stream {stream} under account "
+                f"{self.account_id}: GetShardIterator takes 5 calls per second per shard. "
+                "Keep using NextShardIterator instead of asking for new iterators."
+            )
         log = self._log(stream)
         horizon = self._horizon(settings)
         if iterator_type in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):

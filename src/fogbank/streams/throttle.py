@@ -1,6 +1,7 @@
 """Per-shard throughput limits, as Kinesis enforces them on provisioned shards.
 
-Writes: 1 MiB/s or 1,000 records/s per shard. Reads: 5 GetRecords calls/s per shard,
+Writes: 1 MiB/s or 1,000 records/s per shard. GetShardIterator: 5 calls/s per shard.
+Reads: 5 GetRecords calls/s per shard,
 and 2 MiB/s: a call that returns B bytes leaves the shard's read budget in debt
 until B / 2 MiB seconds have passed, so after a 10 MiB answer the next five seconds
 of calls are refused. Counted per fixed one-second window of the engine's clock, in
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 WRITE_BYTES_PER_SECOND = 1024 * 1024
 WRITE_RECORDS_PER_SECOND = 1000
 READ_CALLS_PER_SECOND = 5
+ITERATOR_CALLS_PER_SECOND = 5
 READ_BYTES_PER_SECOND = 2 * 1024 * 1024
 
 
@@ -33,6 +35,7 @@ class ShardMeters:
         self._lock = threading.Lock()
         self._writes: dict[tuple[str, int], _Window] = {}
         self._reads: dict[tuple[str, int], _Window] = {}
+        self._iterators: dict[tuple[str, int], _Window] = {}
         self._read_debt_until: dict[tuple[str, int], float] = {}
         self._write_debt_until: dict[tuple[str, int], float] = {}
 
@@ -55,6 +58,15 @@ class ShardMeters:
             if over:
                 excess = window.bytes - WRITE_BYTES_PER_SECOND
                 self._write_debt_until[key] = now + excess / WRITE_BYTES_PER_SECOND
+            return True
+
+    def admit_iterator(self, stream: str, shard: int, now: float) -> bool:
+        """Count one GetShardIterator call against the shard (5 a second), or refuse it."""
+        with self._lock:
+            window = _current(self._iterators, (stream, shard), now)
+            if window.calls + 1 > ITERATOR_CALLS_PER_SECOND:
+                return False
+            window.calls += 1
             return True
 
     def admit_read(self, stream: str, shard: int, now: float) -> bool:
@@ -83,7 +95,13 @@ class ShardMeters:
 
     def forget(self, stream: str) -> None:
         with self._lock:
-            for table in (self._writes, self._reads, self._read_debt_until, self._write_debt_until):
+            for table in (
+                self._writes,
+                self._reads,
+                self._iterators,
+                self._read_debt_until,
+                self._write_debt_until,
+            ):
                 for key in [key for key in table if key[0] == stream]:
                     del table[key]
 
