@@ -43,22 +43,6 @@ clock = behaviour.clock
 store = behaviour.store
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A database of this test session's own (xdist: one per worker), dropped at the end."""
-    name = f"fogbank_test_{uuid.uuid4().hex}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        with admin.connect() as conn:
-            # template0, so that a session on template1 cannot block us; UTF-8 whatever the default
-            conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'")
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        admin.dispose()
-
-
 @pytest.fixture
 def store_url(pg_database: str) -> Iterator[str]:
     """A fresh, empty schema for one test: the store's tables land there, by search_path."""

@@ -44,6 +44,7 @@ from fogbank.core.errors import (
     NoSuchUpload,
     PreconditionFailed,
 )
+from fogbank.core.sqlite import write_transaction
 from fogbank.lake.model import (
     Bucket,
     CompletedPart,
@@ -77,7 +78,6 @@ from fogbank.lake.store import (
     dump_metadata,
     load_metadata,
     open_index,
-    write_transaction,
 )
 
 GiB = 1024**3

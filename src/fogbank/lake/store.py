@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from fogbank.core.errors import FogbankError
+from fogbank.core.sqlite import write_transaction
 
 WRITE_CHUNK = 1024 * 1024
 PIPELINED_HASH_MIN = 256 * 1024
@@ -283,18 +284,6 @@ def _migrate_index(conn: sqlite3.Connection, version: int) -> None:
         if "checksum" not in columns:
             conn.execute("ALTER TABLE objects ADD COLUMN checksum TEXT")
         conn.execute(f"PRAGMA user_version = {INDEX_VERSION}")
-
-
-@contextlib.contextmanager
-def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``: one writer at a time, rolled back on error."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def dump_metadata(metadata: dict[str, str]) -> str:

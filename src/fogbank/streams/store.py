@@ -26,6 +26,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from fogbank.core.sqlite import write_transaction
+
 SCHEMA_VERSION = 1
 _COUNTER_BITS = 40
 _COUNTER_LIMIT = 1 << _COUNTER_BITS
@@ -507,14 +509,8 @@ class StreamLog:
         with self._writer_mutex:
             if self._closed:
                 raise LogClosed(self.path)
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(self._writer) as conn:
                 yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
 
     @contextmanager
     def _reader(self) -> Iterator[sqlite3.Connection]:
