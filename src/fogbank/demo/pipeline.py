@@ -19,7 +19,6 @@ import numpy as np
 from rich.progress import Progress
 
 from fogbank.app import Fogbank
-from fogbank.core.errors import ProvisionedThroughputExceededException
 from fogbank.core.ids import new_uuid
 from fogbank.demo.clickstream import (
     ClickstreamBatch,
@@ -28,8 +27,8 @@ from fogbank.demo.clickstream import (
     hour_partition,
 )
 from fogbank.lake.names import parse_location
-from fogbank.streams.engine import PutRequest, Streams
-from fogbank.streams.model import GetRecordsResult
+from fogbank.streams.consumer import Consumer
+from fogbank.streams.engine import PutRequest
 
 METRICS_NAMESPACE = "fogbank/demo"
 STREAM_SHARDS = 4
@@ -150,8 +149,9 @@ def stream_events(ctx: DemoContext, progress: Progress) -> StageOutcome:
 
 
 def write_lake(ctx: DemoContext, progress: Progress) -> StageOutcome:
-    """Consume every shard of the stream from TRIM_HORIZON and write the events into the
-    lake as JSON lines, one object per hour partition and shard."""
+    """Consume every shard of the stream with the consumer library (leases and
+    checkpoints in the control plane) and write the events into the lake as JSON lines,
+    one object per hour partition and shard."""
     streams = ctx.fogbank.streams
     lake = ctx.fogbank.lake
     opts = ctx.options
@@ -161,50 +161,43 @@ def write_lake(ctx: DemoContext, progress: Progress) -> StageOutcome:
     for start in range(0, len(stale), 1000):
         lake.delete_objects(opts.bucket, stale[start : start + 1000])
     summary = streams.describe_stream_summary(opts.stream)
-    task = progress.add_task(f"GetRecords from {opts.stream}", total=len(_batch(ctx)))
-    objects = written = consumed = 0
-    for shard in streams.list_shards(opts.stream).shards:
-        lines: dict[str, list[bytes]] = {}
-        iterator: str | None = streams.get_shard_iterator(
-            shard.shard_id, "TRIM_HORIZON", name=opts.stream
-        )
-        while iterator is not None:
-            page = _get_records(streams, iterator)
-            for record in page.records:
+    expected = len(_batch(ctx))
+    task = progress.add_task(f"consume {opts.stream}", total=expected)
+    lines: dict[tuple[str, str], list[bytes]] = {}
+    consumed = 0
+    # A fresh application each run: a rerun reads the new stream from its start.
+    consumer = Consumer(
+        ctx.fogbank,
+        opts.stream,
+        f"fogbank-demo-{ctx.run_id}",
+        idle_time_between_reads=0.05,
+    )
+    with consumer:
+        for batch in consumer:
+            for record in batch.records:
                 event = json.loads(record.data)
-                lines.setdefault(hour_partition(_parse_time(event["timestamp"])), []).append(
-                    record.data
-                )
-            consumed += len(page.records)
-            progress.advance(task, len(page.records))
-            if not page.records and page.millis_behind_latest == 0:
-                break
-            iterator = page.next_shard_iterator
-        for part, chunk in sorted(lines.items()):
-            info = lake.put_object(
-                opts.bucket,
-                f"{opts.prefix}/{part}/events-{shard.shard_id}.json",
-                b"\n".join(chunk) + b"\n",
-                content_type="application/x-ndjson",
-            )
-            objects += 1
-            written += info.size
+                hour = hour_partition(_parse_time(event["timestamp"]))
+                lines.setdefault((hour, batch.shard_id), []).append(record.data)
+            consumed += len(batch.records)
+            progress.advance(task, len(batch.records))
+            if consumed >= expected:
+                batch.checkpoint()
+                consumer.stop()
+    objects = written = 0
+    for (part, shard_id), chunk in sorted(lines.items()):
+        info = lake.put_object(
+            opts.bucket,
+            f"{opts.prefix}/{part}/events-{shard_id}.json",
+            b"\n".join(chunk) + b"\n",
+            content_type="application/x-ndjson",
+        )
+        objects += 1
+        written += info.size
     return StageOutcome(
-        f"{consumed:,} records from {summary.open_shard_count} shards into {objects} objects, "
-        f"{written / 1e6:.1f} MB under {opts.raw_location}",
+        f"{consumed:,} records from {summary.open_shard_count} shards by the consumer library "
+        f"into {objects} objects, {written / 1e6:.1f} MB under {opts.raw_location}",
         {"RecordsConsumed": float(consumed), "ObjectsWritten": float(objects)},
     )
-
-
-def _get_records(streams: Streams, iterator: str) -> GetRecordsResult:
-    """GetRecords, waiting out the shard's read limit (5 calls a second) when it bites."""
-    delay = 0.05
-    while True:
-        try:
-            return streams.get_records(iterator)
-        except ProvisionedThroughputExceededException:
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
 
 
 def _parse_time(value: str) -> datetime:
