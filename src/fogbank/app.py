@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import TracebackType
 
 from fogbank.catalog import Catalog
+from fogbank.catalog.crawler import Crawlers
 from fogbank.core.clock import Clock, SystemClock
 from fogbank.core.config import FogbankConfig
 from fogbank.core.store import ControlPlaneStore
@@ -37,6 +38,14 @@ class Fogbank:
             region=self.config.region,
             limits=self.config.limits,
         )
+        self.crawlers = Crawlers(
+            self.store,
+            self.lake,
+            self.catalog,
+            clock=self.clock,
+            account_id=self.config.account_id,
+            region=self.config.region,
+        )
         self.streams = Streams(
             self.config.home / "streams",
             self.store,
@@ -48,11 +57,13 @@ class Fogbank:
 
     def reset(self) -> None:
         """Wipe every engine's state: what test suites ask for between tests."""
+        self.crawlers.close()
         self.lake.reset()
         self.streams.reset()
         self.store.reset()
 
     def close(self) -> None:
+        self.crawlers.close()
         self.lake.close()
         self.streams.close()
         self.store.close()

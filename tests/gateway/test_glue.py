@@ -552,7 +552,7 @@ def test_tags_on_databases_and_tables(glue: Any, glue_error: GlueError) -> None:
 
 def test_an_unserved_glue_operation_answers_not_implemented(glue: Any) -> None:
     with pytest.raises(ClientError) as caught:
-        glue.list_crawlers()
+        glue.get_classifiers()
     assert caught.value.response["Error"]["Code"] == "NotImplemented"
 
 

@@ -47,7 +47,7 @@ class DemoOptions:
     prefix: str = "clickstream/raw"
     stream: str = "fogbank-demo-clickstream"
     database: str = "fogbank_demo"
-    table: str = "clickstream_raw"
+    crawler: str = "fogbank-demo-raw"
 
     @property
     def raw_location(self) -> str:
@@ -280,25 +280,20 @@ def s3_api(ctx: DemoContext, progress: Progress) -> StageOutcome:
 
 
 def catalog(ctx: DemoContext, progress: Progress) -> StageOutcome:
-    """Register the raw events in the Glue Data Catalog through boto3: a database, a JSON
-    table partitioned by year/month/day/hour, one partition per hour folder in the lake,
-    then a GetPartitions filter over the partition keys."""
+    """Crawl the raw events with a Glue crawler through boto3: it reads the lake, infers
+    the JSON schema and the year/month/day/hour partitions, and writes the table; then
+    a GetPartitions expression filter over the partition keys."""
     import boto3
 
     from fogbank.gateway.server import BackgroundServer
 
     opts = ctx.options
-    batch = _batch(ctx)
-    first = next(iter(batch[:1].to_records()))
-    columns = [{"Name": name, "Type": _glue_type(value)} for name, value in first.items()]
     bucket, prefix = parse_location(opts.raw_location)
-    folders = sorted(
-        {
-            obj.key[len(prefix) :].rsplit("/", 1)[0]
-            for obj in ctx.fogbank.lake.iter_objects(bucket, prefix)
-        }
-    )
-    task = progress.add_task("Glue CreateTable and BatchCreatePartition", total=len(folders))
+    folders = {
+        obj.key[len(prefix) :].rsplit("/", 1)[0]
+        for obj in ctx.fogbank.lake.iter_objects(bucket, prefix)
+    }
+    task = progress.add_task("Glue crawler", total=None)
     with BackgroundServer(ctx.fogbank) as server:
         glue = boto3.session.Session().client(
             "glue",
@@ -308,81 +303,60 @@ def catalog(ctx: DemoContext, progress: Progress) -> StageOutcome:
             aws_secret_access_key="demo",
         )
         try:
+            # A rerun starts from an empty database and a new crawler.
             if opts.database in [d["Name"] for d in glue.get_databases()["DatabaseList"]]:
                 glue.delete_database(Name=opts.database)
+            if opts.crawler in glue.list_crawlers()["CrawlerNames"]:
+                glue.delete_crawler(Name=opts.crawler)
             glue.create_database(DatabaseInput={"Name": opts.database})
-            serde = {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe"}
-            formats = {
-                "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
-                "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-            }
-            glue.create_table(
+            glue.create_crawler(
+                Name=opts.crawler,
+                Role=f"arn:aws:iam::{ctx.fogbank.config.account_id}:role/fogbank-demo",
                 DatabaseName=opts.database,
-                TableInput={
-                    "Name": opts.table,
-                    "TableType": "EXTERNAL_TABLE",
-                    "Parameters": {"classification": "json"},
-                    "PartitionKeys": [
-                        {"Name": key, "Type": "string"} for key in ("year", "month", "day", "hour")
-                    ],
-                    "StorageDescriptor": {
-                        "Columns": columns,
-                        "Location": opts.raw_location,
-                        "SerdeInfo": serde,
-                        **formats,
-                    },
-                },
+                Targets={"S3Targets": [{"Path": opts.raw_location}]},
             )
-            for start in range(0, len(folders), 100):
-                chunk = folders[start : start + 100]
-                reply = glue.batch_create_partition(
-                    DatabaseName=opts.database,
-                    TableName=opts.table,
-                    PartitionInputList=[
-                        {
-                            "Values": [part.split("=", 1)[1] for part in folder.split("/")],
-                            "StorageDescriptor": {
-                                "Columns": columns,
-                                "Location": f"{opts.raw_location}{folder}/",
-                                "SerdeInfo": serde,
-                                **formats,
-                            },
-                        }
-                        for folder in chunk
-                    ],
+            glue.start_crawler(Name=opts.crawler)
+            while (crawler := glue.get_crawler(Name=opts.crawler)["Crawler"])["State"] != "READY":
+                progress.update(task, description=f"Glue crawler: {crawler['State']}")
+                time.sleep(0.1)
+            last = crawler["LastCrawl"]
+            if last["Status"] != "SUCCEEDED":
+                raise RuntimeError(f"the crawl ended {last['Status']}: {last.get('ErrorMessage')}")
+            (table,) = glue.get_tables(DatabaseName=opts.database)["TableList"]
+            partitions = [
+                p["Values"]
+                for page in glue.get_paginator("get_partitions").paginate(
+                    DatabaseName=opts.database, TableName=table["Name"]
                 )
-                if reply.get("Errors"):
-                    raise RuntimeError(f"BatchCreatePartition failed: {reply['Errors'][:1]}")
-                progress.advance(task, len(chunk))
+                for p in page["Partitions"]
+            ]
             afternoon = [
                 p["Values"]
                 for page in glue.get_paginator("get_partitions").paginate(
                     DatabaseName=opts.database,
-                    TableName=opts.table,
+                    TableName=table["Name"],
                     Expression="hour >= '12' AND day = '01'",
                 )
                 for p in page["Partitions"]
             ]
         finally:
             glue.close()
+    progress.update(task, total=1, completed=1, description="Glue crawler: READY")
+    if len(partitions) != len(folders):
+        raise RuntimeError(f"the crawler made {len(partitions)} partitions of {len(folders)}")
     expected = sum(1 for f in folders if "day=01/" in f and int(f.rsplit("=", 1)[1]) >= 12)
     if len(afternoon) != expected:
         raise RuntimeError(f"GetPartitions found {len(afternoon)} partitions, not {expected}")
+    columns = table["StorageDescriptor"]["Columns"]
+    keys = ", ".join(k["Name"] for k in table["PartitionKeys"])
+    shown = ", ".join(f"{c['Name']} {c['Type']}" for c in columns[:3])
     return StageOutcome(
-        f"table {opts.database}.{opts.table}: {len(columns)} columns, {len(folders)} "
-        f"partitions; GetPartitions \"hour >= '12' AND day = '01'\" gives {len(afternoon)}",
-        {"Partitions": float(len(folders)), "Columns": float(len(columns))},
+        f"crawler {opts.crawler} inferred {opts.database}.{table['Name']} "
+        f"({table['Parameters'].get('classification')}): {len(columns)} columns "
+        f"({shown}, ...), partitioned by {keys}: {len(partitions)} partitions; "
+        f"GetPartitions \"hour >= '12' AND day = '01'\" gives {len(afternoon)}",
+        {"Partitions": float(len(partitions)), "Columns": float(len(columns))},
     )
-
-
-def _glue_type(value: object) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "bigint"
-    if isinstance(value, float):
-        return "double"
-    return "string"
 
 
 STAGES: tuple[Stage, ...] = (
@@ -391,7 +365,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("lake", "Consume the stream into the lake, partitioned by hour", write_lake),
     Stage("readback", "Read it back and count per hour", read_back),
     Stage("s3api", "Read it again through the S3 API with boto3", s3_api),
-    Stage("catalog", "Register it in the Glue Data Catalog with boto3", catalog),
+    Stage("catalog", "Crawl it into the Glue Data Catalog with boto3", catalog),
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from fogbank.catalog.crawler import Crawler
 from fogbank.catalog.engine import Catalog
 from fogbank.catalog.model import (
     Database,
@@ -390,3 +391,152 @@ def _partition_error(failure: PartitionFailure) -> dict[str, Any]:
         "PartitionValues": list(failure.values),
         "ErrorDetail": _error(failure.error.code, failure.error.message),
     }
+
+
+# ------------------------------------------------------------------ crawlers
+
+
+@OPERATIONS("CreateCrawler")
+def create_crawler(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fogbank.catalog.check_catalog_id(p.get("CatalogId"))
+    definition = {k: v for k, v in p.items() if k not in ("Tags", "CatalogId")}
+    fogbank.crawlers.create_crawler(definition, tags=p.get("Tags"))  # type: ignore[arg-type]
+    return {}
+
+
+@OPERATIONS("GetCrawler")
+def get_crawler(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    return {"Crawler": _crawler(fogbank.crawlers.get_crawler(p["Name"]))}
+
+
+@OPERATIONS("GetCrawlers")
+def get_crawlers(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    page = fogbank.crawlers.get_crawlers(
+        max_results=p.get("MaxResults", 100), next_token=p.get("NextToken")
+    )
+    return {"Crawlers": [_crawler(c) for c in page.items], "NextToken": page.next_token}
+
+
+@OPERATIONS("ListCrawlers")
+def list_crawlers(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    names, token = fogbank.crawlers.list_crawlers(
+        max_results=p.get("MaxResults", 100), next_token=p.get("NextToken"), tags=p.get("Tags")
+    )
+    return {"CrawlerNames": names, "NextToken": token}
+
+
+@OPERATIONS("UpdateCrawler")
+def update_crawler(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fogbank.catalog.check_catalog_id(p.get("CatalogId"))
+    changes = {k: v for k, v in p.items() if k not in ("Name", "CatalogId")}
+    fogbank.crawlers.update_crawler(p["Name"], changes)  # type: ignore[arg-type]
+    return {}
+
+
+@OPERATIONS("DeleteCrawler")
+def delete_crawler(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fogbank.crawlers.delete_crawler(p["Name"])
+    return {}
+
+
+@OPERATIONS("StartCrawler")
+def start_crawler(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fogbank.crawlers.start_crawler(p["Name"])
+    return {}
+
+
+@OPERATIONS("StopCrawler")
+def stop_crawler(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fogbank.crawlers.stop_crawler(p["Name"])
+    return {}
+
+
+@OPERATIONS("GetCrawlerMetrics")
+def get_crawler_metrics(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    metrics, token = fogbank.crawlers.get_crawler_metrics(
+        p.get("CrawlerNameList"),
+        max_results=p.get("MaxResults", 100),
+        next_token=p.get("NextToken"),
+    )
+    return {
+        "CrawlerMetricsList": [
+            {
+                "CrawlerName": m.crawler_name,
+                "TimeLeftSeconds": m.time_left_seconds,
+                "StillEstimating": m.still_estimating,
+                "LastRuntimeSeconds": m.last_runtime_seconds,
+                "MedianRuntimeSeconds": m.median_runtime_seconds,
+                "TablesCreated": m.tables_created,
+                "TablesUpdated": m.tables_updated,
+                "TablesDeleted": m.tables_deleted,
+            }
+            for m in metrics
+        ],
+        "NextToken": token,
+    }
+
+
+@OPERATIONS("ListCrawls")
+def list_crawls(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    crawls, token = fogbank.crawlers.list_crawls(
+        p["CrawlerName"],
+        filters=p.get("Filters") or (),
+        max_results=p.get("MaxResults", 20),
+        next_token=p.get("NextToken"),
+    )
+    return {
+        "Crawls": [
+            _present(
+                {
+                    "CrawlId": c.crawl_id,
+                    "State": c.state,
+                    "StartTime": c.start_time,
+                    "EndTime": c.end_time,
+                    "Summary": c.summary,
+                    "ErrorMessage": c.error_message,
+                    "DPUHour": c.dpu_hour,
+                }
+            )
+            for c in crawls
+        ],
+        "NextToken": token,
+    }
+
+
+def _crawler(crawler: Crawler) -> dict[str, Any]:
+    last = crawler.last_crawl
+    return _present(
+        {
+            "Name": crawler.name,
+            "Role": crawler.role,
+            "Targets": crawler.targets,
+            "DatabaseName": crawler.database_name,
+            "Description": crawler.description,
+            "Classifiers": list(crawler.classifiers),
+            "RecrawlPolicy": crawler.recrawl_policy,
+            "SchemaChangePolicy": crawler.schema_change_policy,
+            "LineageConfiguration": crawler.lineage_configuration,
+            "State": crawler.state,
+            "TablePrefix": crawler.table_prefix,
+            "Schedule": crawler.schedule,
+            "CrawlElapsedTime": crawler.crawl_elapsed_time,
+            "CreationTime": crawler.creation_time,
+            "LastUpdated": crawler.last_updated,
+            "LastCrawl": None
+            if last is None
+            else _present(
+                {
+                    "Status": last.status,
+                    "ErrorMessage": last.error_message,
+                    "LogGroup": last.log_group,
+                    "LogStream": last.log_stream,
+                    "MessagePrefix": last.message_prefix or None,
+                    "StartTime": last.start_time,
+                }
+            ),
+            "Version": crawler.version,
+            "Configuration": crawler.configuration,
+            "CrawlerSecurityConfiguration": crawler.crawler_security_configuration,
+            "LakeFormationConfiguration": crawler.lake_formation_configuration,
+        }
+    )

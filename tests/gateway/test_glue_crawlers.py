@@ -1,0 +1,210 @@
+"""Glue crawlers through real boto3, over a socket and in-process: define, start, poll
+until READY, read what was inferred with GetTables/GetPartitions, and the errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from fogbank import Fogbank
+from fogbank.gateway.client import client as in_process_client
+from fogbank.gateway.server import BackgroundServer
+
+from .conftest import boto3_client
+
+ROLE = "arn:aws:iam::000000000000:role/crawler"
+# Generous: a crawl of a few small files takes well under a second, but CI is shared.
+DEADLINE = 60.0
+
+
+@pytest.fixture(params=["server", "in-process"])
+def glue(request: pytest.FixtureRequest, fogbank: Fogbank) -> Iterator[Any]:
+    """A real boto3 Glue client against fogbank, over HTTP and in-process."""
+    if request.param == "server":
+        with BackgroundServer(fogbank) as running:
+            made = boto3_client("glue", running.endpoint_url)
+            yield made
+            made.close()
+    else:
+        made = in_process_client(
+            "glue", fogbank=fogbank, config=Config(retries={"max_attempts": 1})
+        )
+        yield made
+        made.close()
+
+
+@pytest.fixture
+def lake(fogbank: Fogbank) -> Fogbank:
+    fogbank.lake.create_bucket("lake")
+    return fogbank
+
+
+def wait_ready(glue: Any, name: str) -> dict[str, Any]:
+    """Poll GetCrawler, as a boto3 user would, until the crawler is READY again."""
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        crawler: dict[str, Any] = glue.get_crawler(Name=name)["Crawler"]
+        if crawler["State"] == "READY" and "LastCrawl" in crawler:
+            return crawler
+        assert time.monotonic() < deadline, crawler
+        time.sleep(0.05)
+
+
+def expect_error(code: str, call: Any, **kwargs: Any) -> str:
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    error = caught.value.response["Error"]
+    assert error["Code"] == code, error
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    message: str = error["Message"]
+    return message
+
+
+def parquet(table: pa.Table) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def test_crawl_creates_tables_and_partitions(glue: Any, lake: Fogbank) -> None:
+    for day in ("2024-01-01", "2024-01-02"):
+        lake.lake.put_object(
+            "lake",
+            f"sales/dt={day}/part-0.parquet",
+            parquet(pa.table({"id": pa.array([1, 2], pa.int64()), "amount": [1.5, 2.5]})),
+        )
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows([["id", "name"], [1, "a"], [2, "b"]])
+    lake.lake.put_object("lake", "people/people.csv", text.getvalue().encode())
+    glue.create_crawler(
+        Name="nightly",
+        Role=ROLE,
+        DatabaseName="analytics",
+        Targets={"S3Targets": [{"Path": "s3://lake/sales/"}, {"Path": "s3://lake/people/"}]},
+        Tags={"team": "data"},
+    )
+    assert glue.get_crawler(Name="nightly")["Crawler"]["State"] == "READY"
+    glue.start_crawler(Name="nightly")
+    crawler = wait_ready(glue, "nightly")
+    assert crawler["LastCrawl"]["Status"] == "SUCCEEDED"
+    assert crawler["Version"] == 1
+    assert crawler["SchemaChangePolicy"] == {
+        "UpdateBehavior": "UPDATE_IN_DATABASE",
+        "DeleteBehavior": "DEPRECATE_IN_DATABASE",
+    }
+
+    tables = {t["Name"]: t for t in glue.get_tables(DatabaseName="analytics")["TableList"]}
+    assert sorted(tables) == ["people", "sales"]
+    sales = tables["sales"]
+    assert sales["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
+    assert sales["StorageDescriptor"]["Columns"] == [
+        {"Name": "id", "Type": "bigint"},
+        {"Name": "amount", "Type": "double"},
+    ]
+    assert sales["Parameters"]["classification"] == "parquet"
+    assert sales["Parameters"]["UPDATED_BY_CRAWLER"] == "nightly"
+    people = tables["people"]
+    assert people["Parameters"]["classification"] == "csv"
+    assert people["Parameters"]["skip.header.line.count"] == "1"
+    assert people["StorageDescriptor"]["SerdeInfo"]["Parameters"] == {"field.delim": ","}
+    partitions = glue.get_partitions(DatabaseName="analytics", TableName="sales")["Partitions"]
+    assert sorted(p["Values"] for p in partitions) == [["2024-01-01"], ["2024-01-02"]]
+    assert {p["StorageDescriptor"]["Location"] for p in partitions} == {
+        "s3://lake/sales/dt=2024-01-01/",
+        "s3://lake/sales/dt=2024-01-02/",
+    }
+
+    metrics = glue.get_crawler_metrics(CrawlerNameList=["nightly"])["CrawlerMetricsList"]
+    assert metrics[0]["TablesCreated"] == 2 and not metrics[0]["StillEstimating"]
+    crawls = glue.list_crawls(CrawlerName="nightly")["Crawls"]
+    assert [c["State"] for c in crawls] == ["COMPLETED"]
+    assert json.loads(crawls[0]["Summary"])["TABLE"]["ADD"]["Count"] == 2
+    assert glue.list_crawlers(Tags={"team": "data"})["CrawlerNames"] == ["nightly"]
+    assert glue.list_crawlers(Tags={"team": "other"})["CrawlerNames"] == []
+    assert [c["Name"] for c in glue.get_crawlers()["Crawlers"]] == ["nightly"]
+
+
+def test_running_and_stopping_errors(glue: Any, lake: Fogbank) -> None:
+    lake.lake.put_object("lake", "held/a.json", b'{"a": 1}\n')
+    release, reached = threading.Event(), threading.Event()
+
+    def hold(_: str) -> None:
+        reached.set()
+        release.wait(DEADLINE)
+
+    lake.crawlers.before_file = hold
+    try:
+        glue.create_crawler(
+            Name="slow",
+            Role=ROLE,
+            DatabaseName="db",
+            Targets={"S3Targets": [{"Path": "s3://lake/held/"}]},
+        )
+        message = expect_error("CrawlerNotRunningException", glue.stop_crawler, Name="slow")
+        assert "slow" in message
+        glue.start_crawler(Name="slow")
+        assert reached.wait(DEADLINE)
+        assert glue.get_crawler(Name="slow")["Crawler"]["State"] == "RUNNING"
+        expect_error("CrawlerRunningException", glue.start_crawler, Name="slow")
+        expect_error("CrawlerRunningException", glue.update_crawler, Name="slow", Description="x")
+        expect_error("CrawlerRunningException", glue.delete_crawler, Name="slow")
+        glue.stop_crawler(Name="slow")
+        assert glue.get_crawler(Name="slow")["Crawler"]["State"] == "STOPPING"
+        expect_error("CrawlerStoppingException", glue.stop_crawler, Name="slow")
+    finally:
+        release.set()
+    crawler = wait_ready(glue, "slow")
+    assert crawler["LastCrawl"]["Status"] == "CANCELLED"
+    crawls = glue.list_crawls(
+        CrawlerName="slow",
+        Filters=[{"FieldName": "STATE", "FilterOperator": "EQ", "FieldValue": "STOPPED"}],
+    )["Crawls"]
+    assert len(crawls) == 1
+
+
+def test_unknown_crawler_and_bad_definitions(glue: Any, lake: Fogbank) -> None:
+    for call in (glue.get_crawler, glue.start_crawler, glue.stop_crawler, glue.delete_crawler):
+        message = expect_error("EntityNotFoundException", call, Name="ghost")
+        assert "ghost" in message
+    expect_error("EntityNotFoundException", glue.list_crawls, CrawlerName="ghost")
+    targets = {"S3Targets": [{"Path": "s3://lake/x/"}]}
+    glue.create_crawler(Name="dup", Role=ROLE, Targets=targets)
+    expect_error(
+        "AlreadyExistsException", glue.create_crawler, Name="dup", Role=ROLE, Targets=targets
+    )
+    message = expect_error(
+        "InvalidInputException",
+        glue.create_crawler,
+        Name="bad",
+        Role=ROLE,
+        Targets={"S3Targets": [{"Path": "lake/x"}]},
+    )
+    assert "Path" in message
+    assert glue.get_crawler_metrics(CrawlerNameList=["ghost"])["CrawlerMetricsList"] == []
+
+
+def test_update_then_delete(glue: Any, lake: Fogbank) -> None:
+    glue.create_crawler(Name="c", Role=ROLE, Targets={"S3Targets": [{"Path": "s3://lake/x/"}]})
+    glue.update_crawler(
+        Name="c",
+        DatabaseName="db",
+        Schedule="cron(0 12 * * ? *)",
+        SchemaChangePolicy={"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"},
+    )
+    crawler = glue.get_crawler(Name="c")["Crawler"]
+    assert crawler["Version"] == 2 and crawler["DatabaseName"] == "db"
+    assert crawler["Schedule"]["ScheduleExpression"] == "cron(0 12 * * ? *)"
+    assert crawler["SchemaChangePolicy"]["UpdateBehavior"] == "LOG"
+    glue.delete_crawler(Name="c")
+    assert glue.list_crawlers()["CrawlerNames"] == []
