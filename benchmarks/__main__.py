@@ -7,6 +7,7 @@ passed to every selected module unchanged.
 
     python -m benchmarks                   # all of them, full length
     python -m benchmarks --quick lake      # only modules whose name contains "lake"
+    python -m benchmarks streams           # bench_streams.py: Kinesis vs MiniStack, moto
     python -m benchmarks --json-dir out/   # also write out/bench_<name>.json
 """
 

@@ -634,8 +634,9 @@ class Streams:
         entries: list[PutRecordsEntry | None] = []
         now = self.clock.monotonic()
         for request, record in zip(records, prepared, strict=True):
-            shard = _route(shards, record.hash_key)
-            if self.limits and not self.meters.admit_write(
+            # Routing here only feeds the meters: the log routes again as it commits.
+            shard = _route(shards, record.hash_key) if self.limits else None
+            if shard is not None and not self.meters.admit_write(
                 stream, shard.index, _size(request.data, request.partition_key), now
             ):
                 entries.append(
@@ -1001,6 +1002,10 @@ class Streams:
     def _log(self, stream: str) -> StreamLog:
         with self._lock:
             entry = self._logs.get(stream)
+        # A stream's file is named once, at creation, and deleting the stream deletes the
+        # file: while the file is there, the log this process opened is still the stream.
+        if entry is not None and not entry.log.closed and (self.root / entry.file).exists():
+            return entry.log
         resource = self.store.find_resource(SERVICE, KIND, stream)
         if resource is None:
             if entry is not None:
@@ -1086,10 +1091,14 @@ class Streams:
         return settings
 
     def _writable(self, stream: str) -> tuple[StreamSettings, list[ShardRow]]:
-        settings, shards = self._snapshot(stream)
+        """The settings and open shards, sorted by hash key, that a put routes by."""
+        try:
+            settings, shards = self._log(stream).open_shards()
+        except LogClosed:
+            raise self._not_found(stream) from None
         if self._status(settings) == "CREATING":
             raise self._not_found(stream)
-        return settings, [s for s in shards if s.is_open]
+        return settings, shards
 
     def _new_record(self, settings: StreamSettings, request: PutRequest, field: str) -> NewRecord:
         where = f"{field}." if field else ""
@@ -1333,9 +1342,9 @@ class Streams:
 
 
 def _route(shards: list[ShardRow], hash_key: int) -> ShardRow:
-    ordered = sorted(shards, key=lambda s: s.start_hash)
-    position = bisect.bisect_right([s.start_hash for s in ordered], hash_key) - 1
-    return ordered[position]
+    """The shard of ``shards`` (open, sorted by starting hash key) that holds the key."""
+    position = bisect.bisect_right(shards, hash_key, key=lambda s: s.start_hash) - 1
+    return shards[position]
 
 
 def _size(data: bytes, partition_key: str) -> int:

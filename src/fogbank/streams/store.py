@@ -189,6 +189,7 @@ class StreamLog:
         self._queue: list[_Batch] = []
         self._arrivals = threading.Condition()
         self._key_cache: dict[int, str] = {}
+        self._open_cache: tuple[StreamSettings, list[ShardRow]] | None = None
         self._generation = 0
         self._writing = False
         self._closed = False
@@ -251,6 +252,23 @@ class StreamLog:
             finally:
                 conn.execute("COMMIT")
         return settings, shards
+
+    def open_shards(self) -> tuple[StreamSettings, list[ShardRow]]:
+        """The settings and the open shards sorted by starting hash key, for routing puts.
+
+        Kept in memory and read again only when the stream's version moved (a reshard or
+        a settings change, by this process or another): one small query per put. The
+        shards' counters in it are stale; the group commit reads its own.
+        """
+        with self._reader() as conn:
+            (version,) = conn.execute("SELECT version FROM stream WHERE id = 1").fetchone()
+        cached = self._open_cache
+        if cached is not None and cached[0].version == version:
+            return cached
+        settings, shards = self.snapshot()
+        fresh = (settings, sorted((s for s in shards if s.is_open), key=lambda s: s.start_hash))
+        self._open_cache = fresh
+        return fresh
 
     def settings(self) -> StreamSettings:
         with self._reader() as conn:
