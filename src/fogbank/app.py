@@ -53,6 +53,7 @@ class Fogbank:
             account_id=self.config.account_id,
             region=self.config.region,
             limits=self.config.limits,
+            status_delay=self.config.status_delay,
         )
 
     def reset(self) -> None:

@@ -106,3 +106,28 @@ def test_loading_reads_nothing_at_import_time(
     monkeypatch.setenv("FOGBANK_HOME", str(tmp_path / "second"))
     second = FogbankConfig.load()
     assert (first.home.name, second.home.name) == ("first", "second")
+
+
+def test_status_delay_is_read_as_seconds_and_checked(tmp_path: Path) -> None:
+    config = FogbankConfig.load(home=tmp_path, environ={"FOGBANK_STATUS_DELAY": "2.5"})
+    assert config.status_delay == 2.5
+    (tmp_path / "config.toml").write_text("status_delay = 1\n")
+    assert FogbankConfig.load(home=tmp_path, environ={}).status_delay == 1.0
+    with pytest.raises(InvalidConfiguration, match="status_delay must be a number of seconds"):
+        FogbankConfig.load(home=tmp_path, environ={"FOGBANK_STATUS_DELAY": "soon"})
+    with pytest.raises(InvalidConfiguration, match="from 0 to 3600"):
+        FogbankConfig.load(home=tmp_path, environ={"FOGBANK_STATUS_DELAY": "-1"})
+
+
+def test_status_delay_keeps_a_new_stream_creating(tmp_path: Path) -> None:
+    """CreateStream: CREATING for status_delay seconds, then ACTIVE."""
+    from fogbank import Fogbank
+    from fogbank.core.clock import ManualClock
+
+    clock = ManualClock()
+    config = FogbankConfig.load(home=tmp_path, environ={}, status_delay=30)
+    with Fogbank(config, clock=clock) as fb:
+        fb.streams.create_stream("s", 1)
+        assert fb.streams.describe_stream_summary("s").summary.status == "CREATING"
+        clock.advance(30)
+        assert fb.streams.describe_stream_summary("s").summary.status == "ACTIVE"

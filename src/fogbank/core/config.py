@@ -12,6 +12,7 @@ is read at import time: :meth:`FogbankConfig.load` reads when it is called.
 | region             | FOGBANK_REGION              | us-east-1                             |
 | limits             | FOGBANK_LIMITS              | true (AWS limits enforced)            |
 | auth               | FOGBANK_AUTH                | none (any key); sigv4 verifies keys   |
+| status_delay       | FOGBANK_STATUS_DELAY        | 0 (seconds CREATING/UPDATING last)    |
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ CONFIG_FILE_NAME = "config.toml"
 
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-_SETTINGS = ("control_plane_url", "account_id", "region", "limits", "auth")
+_SETTINGS = ("control_plane_url", "account_id", "region", "limits", "auth", "status_delay")
 AUTH_MODES = ("none", "sigv4")
 
 
@@ -49,6 +50,17 @@ def parse_bool(value: object, *, name: str) -> bool:
     raise InvalidConfiguration(
         f"{name} must be true, false, 1 or 0; got {value!r}. Set it to one of those."
     )
+
+
+def _parse_seconds(value: object, *, name: str) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise InvalidConfiguration(f"{name} must be a number of seconds, like 2.5; got {value!r}.")
 
 
 def _parse_str(value: object, *, name: str) -> str:
@@ -69,6 +81,9 @@ class FogbankConfig:
     auth: str = "none"
     """``none``: any access key is accepted; ``sigv4``: signatures are verified against
     the keys kept in the home (``fogbank keys create``)."""
+    status_delay: float = 0.0
+    """Seconds a resource stays CREATING or UPDATING (a Kinesis stream being created or
+    resharded) before it is ACTIVE; AWS takes tens of seconds, fogbank none by default."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home).expanduser().absolute())
@@ -82,6 +97,15 @@ class FogbankConfig:
             )
         if not isinstance(self.limits, bool):
             raise InvalidConfiguration(f"limits must be a bool; got {self.limits!r}.")
+        if (
+            isinstance(self.status_delay, bool)
+            or not isinstance(self.status_delay, int | float)
+            or not 0 <= self.status_delay <= 3600
+        ):
+            raise InvalidConfiguration(
+                f"status_delay must be a number of seconds from 0 to 3600; "
+                f"got {self.status_delay!r}."
+            )
         if self.auth not in AUTH_MODES:
             raise InvalidConfiguration(
                 f"auth must be one of {', '.join(AUTH_MODES)}; got {self.auth!r}."
@@ -149,6 +173,8 @@ class FogbankConfig:
         for key, value in values.items():
             if key == "limits":
                 parsed[key] = parse_bool(value, name=key)
+            elif key == "status_delay":
+                parsed[key] = _parse_seconds(value, name=key)
             else:
                 parsed[key] = _parse_str(value, name=key)
         return cls(home=home_path, **parsed)
