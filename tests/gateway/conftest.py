@@ -41,18 +41,35 @@ def boto3_client(service: str, endpoint_url: str, **config: Any) -> Any:
     )
 
 
-@pytest.fixture(params=["server", "in-process"])
-def s3(request: pytest.FixtureRequest, fogbank: Fogbank) -> Iterator[Any]:
-    """A real boto3 S3 client against fogbank, over HTTP and in-process."""
-    if request.param == "server":
+@contextmanager
+def transport_client(transport: str, fogbank: Fogbank, service: str) -> Iterator[Any]:
+    """A real boto3 client of ``service`` against fogbank: over HTTP to a server started
+    for it (``server``) or straight into the gateway (``in-process``); closed after."""
+    if transport == "server":
         with BackgroundServer(fogbank) as running:
-            made = boto3_client("s3", running.endpoint_url)
+            made = boto3_client(service, running.endpoint_url)
             yield made
             made.close()
     else:
-        made = in_process_client("s3", fogbank=fogbank, config=Config(retries={"max_attempts": 1}))
+        made = in_process_client(
+            service, fogbank=fogbank, config=Config(retries={"max_attempts": 1})
+        )
         yield made
         made.close()
+
+
+@pytest.fixture(params=["server", "in-process"])
+def s3(request: pytest.FixtureRequest, fogbank: Fogbank) -> Iterator[Any]:
+    """A real boto3 S3 client against fogbank, over HTTP and in-process."""
+    with transport_client(request.param, fogbank, "s3") as made:
+        yield made
+
+
+@pytest.fixture(params=["server", "in-process"])
+def glue(request: pytest.FixtureRequest, fogbank: Fogbank) -> Iterator[Any]:
+    """A real boto3 Glue client against fogbank, over HTTP and in-process."""
+    with transport_client(request.param, fogbank, "glue") as made:
+        yield made
 
 
 @pytest.fixture

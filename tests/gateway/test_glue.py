@@ -11,38 +11,15 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from fogbank import Fogbank
-from fogbank.gateway.client import client as in_process_client
-from fogbank.gateway.server import BackgroundServer
-
-from .conftest import boto3_client
 
 ACCOUNT = "000000000000"
 TABLE_ARN = f"arn:aws:glue:us-east-1:{ACCOUNT}:table"
 DATABASE_ARN = f"arn:aws:glue:us-east-1:{ACCOUNT}:database"
 
 GlueError = Callable[..., AbstractContextManager[pytest.ExceptionInfo[ClientError]]]
-
-
-@pytest.fixture(params=["server", "in-process"])
-def glue(request: pytest.FixtureRequest, fogbank: Fogbank) -> Iterator[Any]:
-    """A real boto3 Glue client against fogbank, over HTTP and in-process."""
-    if request.param == "server":
-        with BackgroundServer(fogbank) as running:
-            made = boto3_client("glue", running.endpoint_url)
-            yield made
-            made.close()
-    else:
-        made = in_process_client(
-            "glue", fogbank=fogbank, config=Config(retries={"max_attempts": 1})
-        )
-        yield made
-        made.close()
 
 
 @pytest.fixture

@@ -8,40 +8,18 @@ import io
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from fogbank import Fogbank
-from fogbank.gateway.client import client as in_process_client
-from fogbank.gateway.server import BackgroundServer
-
-from .conftest import boto3_client
 
 ROLE = "arn:aws:iam::000000000000:role/crawler"
 # Generous: a crawl of a few small files takes well under a second, but CI is shared.
 DEADLINE = 60.0
-
-
-@pytest.fixture(params=["server", "in-process"])
-def glue(request: pytest.FixtureRequest, fogbank: Fogbank) -> Iterator[Any]:
-    """A real boto3 Glue client against fogbank, over HTTP and in-process."""
-    if request.param == "server":
-        with BackgroundServer(fogbank) as running:
-            made = boto3_client("glue", running.endpoint_url)
-            yield made
-            made.close()
-    else:
-        made = in_process_client(
-            "glue", fogbank=fogbank, config=Config(retries={"max_attempts": 1})
-        )
-        yield made
-        made.close()
 
 
 @pytest.fixture
