@@ -131,3 +131,23 @@ def test_streams_commands_create_put_tail_and_list(runner: CliRunner, tmp_path: 
 def test_streams_tail_of_a_missing_stream_names_it(runner: CliRunner, tmp_path: Path) -> None:
     code, out = invoke(runner, tmp_path, "streams", "tail", "nope")
     assert code == 1 and "ResourceNotFoundException" in out and "nope" in out
+
+
+def test_glue_crawl_and_tables_show_the_inferred_table(runner: CliRunner, tmp_path: Path) -> None:
+    with Fogbank(FogbankConfig.load(home=tmp_path)) as fogbank:
+        fogbank.lake.create_bucket("lake")
+        for day in ("01", "02"):
+            body = b'{"user": "u1", "clicks": 3}\n{"user": "u2", "clicks": 5}\n'
+            fogbank.lake.put_object("lake", f"events/day={day}/part-0.json", body)
+    code, out = invoke(runner, tmp_path, "glue", "crawl", "s3://lake/events/", "--database", "web")
+    assert code == 0, out
+    assert "crawl SUCCEEDED: 1 table(s) created" in out
+    code, out = invoke(runner, tmp_path, "glue", "tables", "--database", "web")
+    assert code == 0 and "web.events" in out and "json" in out and "day" in out
+    again, out = invoke(runner, tmp_path, "glue", "crawl", "s3://lake/events/", "--database", "web")
+    assert again == 0 and "crawl SUCCEEDED" in out  # the crawler is reused
+
+
+def test_glue_tables_of_a_missing_database_names_it(runner: CliRunner, tmp_path: Path) -> None:
+    code, out = invoke(runner, tmp_path, "glue", "tables", "--database", "nope")
+    assert code == 1 and "EntityNotFoundException" in out

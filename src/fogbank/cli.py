@@ -388,9 +388,11 @@ if __name__ == "__main__":
 
 def _add_service_commands() -> None:
     # The service command groups import this module for _open and the consoles.
+    from fogbank.cli_glue import glue_app
     from fogbank.cli_streams import streams_app
 
     app.add_typer(streams_app, name="streams")
+    app.add_typer(glue_app, name="glue")
 
 
 _add_service_commands()
