@@ -256,11 +256,17 @@ class Gateway:
         handler = self.adapters.get(call.service.name, {}).get(operation.name)
         if handler is None:
             raise OperationNotImplemented(call.service.model.service_id, operation.name)
-        result = await anyio.to_thread.run_sync(handler, self.fogbank, params)
         stream = json_rpc.event_stream_member(operation)
-        if stream is not None:
-            return json_rpc.render_event_stream(call.service, operation, result, stream)
-        return json_rpc.render_result(call.service, operation, result)
+
+        def serve() -> WireResponse:
+            # Rendering runs in the worker thread too: a large answer (GetRecords of
+            # 10,000 records) would otherwise hold up every request on the event loop.
+            result = handler(self.fogbank, params)
+            if stream is not None:
+                return json_rpc.render_event_stream(call.service, operation, result, stream)
+            return json_rpc.render_result(call.service, operation, result)
+
+        return await anyio.to_thread.run_sync(serve)
 
     async def _rest_json(self, call: _Call) -> WireResponse:
         request = call.request
