@@ -160,7 +160,7 @@ class Streams:
 
     def reset(self) -> None:
         """Delete every stream (the gateway's reset)."""
-        for name in self._all_names():
+        for name in self.stream_names():
             self.delete_stream(name, enforce_consumer_deletion=True)
 
     # ------------------------------------------------------------ streams
@@ -430,7 +430,7 @@ class Streams:
         """DescribeLimits: the account's shard quota and what is in use."""
         open_shards = 0
         on_demand = 0
-        for stream in self._all_names():
+        for stream in self.stream_names():
             try:
                 settings, shards = self._snapshot(stream)
             except ResourceNotFoundException:
@@ -1318,9 +1318,6 @@ class Streams:
 
     def stream_names(self) -> list[str]:
         """Every stream's name, in order."""
-        return self._all_names()
-
-    def _all_names(self) -> list[str]:
         names: list[str] = []
         page: StreamPage | None = None
         while page is None or page.has_more:

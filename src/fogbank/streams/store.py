@@ -22,7 +22,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -164,12 +164,6 @@ class _Batch:
     result: list[Appended] | None = None
     error: BaseException | None = None
     done: bool = False
-
-
-@dataclass
-class _Snapshot:
-    settings: StreamSettings
-    shards: list[ShardRow] = field(default_factory=list)
 
 
 def record_id(shard: int, counter: int) -> int:
@@ -320,15 +314,6 @@ class StreamLog:
                 (record_id(shard, 0), record_id(shard + 1, 0), millis),
             ).fetchone()
         return None if row is None else int(row[0]) & (_COUNTER_LIMIT - 1)
-
-    def last_record_millis(self, shard: int, horizon_ms: int) -> int | None:
-        with self._reader() as conn:
-            row = conn.execute(
-                "SELECT ms FROM records WHERE id >= ? AND id < ? AND ms >= ? "
-                "ORDER BY id DESC LIMIT 1",
-                (record_id(shard, 0), record_id(shard + 1, 0), horizon_ms),
-            ).fetchone()
-        return None if row is None else int(row[0])
 
     # ------------------------------------------------------------ writes
 
