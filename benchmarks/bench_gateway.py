@@ -35,7 +35,6 @@ import gc
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +42,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 import boto3
 import botocore
@@ -54,18 +53,20 @@ from rich.table import Table
 import fogbank
 from benchmarks.common import console as wide_console
 from benchmarks.common import distinct_keys, parser, timed, write_results
+from benchmarks.servers import (
+    DEFAULT_PEERS_PYTHON,
+    HOST,
+    PEERS_PYTHON_ENV,
+    ServerProcess,
+    find_peer,
+)
 from fogbank.gateway.server import free_port
 
 KiB = 1024
 MiB = 1024 * 1024
-HOST = "127.0.0.1"
 BUCKET = "bench"
 FOGBANK, MOTO, MINISTACK = "fogbank", "moto", "ministack"
 PEERS = (MOTO, MINISTACK)
-PEERS_PYTHON_ENV = "FOGBANK_BENCH_PEERS_PYTHON"
-DEFAULT_PEERS_PYTHON = Path(tempfile.gettempdir()) / "fogbank-bench-peers" / "bin" / "python"
-START_TIMEOUT = 90.0
-STOP_TIMEOUT = 10.0
 
 # fogbank's gateway, served by fogbank's own `serve` (uvicorn), in a child process.
 FOGBANK_SERVER = """\
@@ -89,85 +90,16 @@ main(sys.argv[1:])
 
 
 @dataclass
-class Server:
+class Server(ServerProcess):
     """One S3 server in a subprocess, and the clients this process talks to it with."""
 
-    name: str
-    argv: list[str] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
     python: str = ""
-    version: str = ""
-    port: int = 0
-    problem: str | None = None  # why it is not (or no longer) measured
-    log_path: Path | None = None
-    process: subprocess.Popen[bytes] | None = None
     client: Any = None
     thread_clients: list[Any] = field(default_factory=list)
-    _log: IO[bytes] | None = None
 
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    @property
-    def ok(self) -> bool:
-        return self.problem is None
-
-    def fail(self, why: str) -> None:
-        if self.problem is None:
-            self.problem = why
-
-    def start(self, scratch: Path) -> None:
-        self.log_path = scratch / f"{self.name}.log"
-        self._log = self.log_path.open("wb")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
-        self.process = subprocess.Popen(
-            self.argv,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=scratch,
-        )
-
-    def wait_ready(self, timeout: float | None = None) -> None:
-        """Poll ListBuckets until it answers; on failure, say why (with the log's tail)."""
+    def ready_probe(self) -> tuple[Callable[[], object], str]:
         probe = make_client(self.endpoint_url, connect_timeout=1, read_timeout=5)
-        timeout = START_TIMEOUT if timeout is None else timeout
-        deadline = time.monotonic() + timeout
-        last = ""
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            code = self.process.poll()
-            if code is not None:
-                self.fail(f"exited with status {code} on start: {self.log_tail()}")
-                return
-            try:
-                probe.list_buckets()
-            except Exception as error:  # not listening yet, or not answering S3 yet
-                last = f"{type(error).__name__}: {error}"
-                time.sleep(0.2)
-                continue
-            return
-        self.fail(f"no ListBuckets answer within {timeout:.0f} s ({last}): {self.log_tail()}")
-
-    def log_tail(self, lines: int = 3) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return "no log"
-        text = self.log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-        return " | ".join(text[-lines:]) or "empty log"
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_TIMEOUT)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        return probe.list_buckets, "ListBuckets"
 
 
 @functools.cache
@@ -200,35 +132,6 @@ def make_client(endpoint_url: str, *, connect_timeout: float = 5, read_timeout: 
     )
 
 
-def _installed_version(python: str, module: str, distribution: str) -> str | None:
-    """The peer's version when ``python`` can import ``module``, else None."""
-    code = f"import importlib.metadata as m, {module}  # noqa\nprint(m.version({distribution!r}))"
-    try:
-        done = subprocess.run(
-            [python, "-c", code], capture_output=True, text=True, timeout=120, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if done.returncode != 0:
-        return None
-    return done.stdout.strip() or None
-
-
-def _find_peer(module: str, distribution: str, peers_python: str | None) -> tuple[str, str] | None:
-    """(python, version) of the first interpreter that has the peer installed."""
-    candidates = [peers_python, os.environ.get(PEERS_PYTHON_ENV), sys.executable]
-    candidates.append(str(DEFAULT_PEERS_PYTHON))
-    seen: set[str] = set()
-    for python in candidates:
-        if not python or python in seen or not Path(python).exists():
-            continue
-        seen.add(python)
-        version = _installed_version(python, module, distribution)
-        if version:
-            return python, version
-    return None
-
-
 def build_servers(scratch: Path, peers_python: str | None) -> list[Server]:
     servers: list[Server] = []
 
@@ -246,7 +149,7 @@ def build_servers(scratch: Path, peers_python: str | None) -> list[Server]:
     )
 
     moto = Server(MOTO)
-    found = _find_peer("moto.server, flask", "moto", peers_python)
+    found = find_peer("moto.server, flask", "moto", peers_python)
     if found is None:
         moto.problem = "not installed: pip install 'moto[server]'"
     else:
@@ -256,7 +159,7 @@ def build_servers(scratch: Path, peers_python: str | None) -> list[Server]:
     servers.append(moto)
 
     mini = Server(MINISTACK)
-    found = _find_peer("ministack.app", "ministack", peers_python)
+    found = find_peer("ministack.app", "ministack", peers_python)
     if found is None:
         mini.problem = (
             "not installed: it pins an exact botocore, so give it a venv of its own: "

@@ -41,7 +41,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import struct
 import subprocess
@@ -49,12 +48,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 import boto3
 import botocore
@@ -65,10 +64,11 @@ from rich.table import Table
 
 from benchmarks.common import console as wide_console
 from benchmarks.common import parser, write_results
+from benchmarks.servers import HOST, PEERS_PYTHON_ENV, ServerProcess, find_peer
+from fogbank.gateway.server import free_port
 
 KiB = 1024
 MB = 1_000_000
-HOST = "127.0.0.1"
 RECORD = KiB  # every record's data
 BATCH = 500  # records per PutRecords
 GET_LIMIT = 10_000  # records per GetRecords
@@ -76,12 +76,8 @@ SHARDS = 4  # the put stream's shards
 PUT_STREAM, READ_STREAM, TAIL_STREAM = "bench-put", "bench-read", "bench-tail"
 FOGBANK, MINISTACK, MOTO, KINESIS_MOCK = "fogbank", "ministack", "moto", "kinesis-mock"
 PEERS = (MINISTACK, MOTO, KINESIS_MOCK)
-PEERS_PYTHON_ENV = "FOGBANK_BENCH_PEERS_PYTHON"
-DEFAULT_PEERS_PYTHON = Path(tempfile.gettempdir()) / "fogbank-bench-peers" / "bin" / "python"
 DEFAULT_KINESIS_LOCAL = Path(tempfile.gettempdir()) / "fogbank-bench-kinesis-local"
 NPM_TIMEOUT = 120.0
-START_TIMEOUT = 90.0
-STOP_TIMEOUT = 10.0
 START_DELAY = 0.3  # seconds between handing out a timed job and its start
 EMPTY_POLL_SLEEP = 0.005  # the tailing consumer's pause after an empty GetRecords
 
@@ -101,13 +97,6 @@ main(sys.argv[1:])
 
 # `fogbank --home HOME serve`, when the console script is not next to this interpreter.
 FOGBANK_CLI = "from fogbank.cli import main; main()"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 # ---------------------------------------------------------------------------- CPU time
@@ -151,87 +140,15 @@ def tree_cpu_seconds(root: int) -> float:
 
 
 @dataclass
-class Server:
+class Server(ServerProcess):
     """One Kinesis server in a subprocess."""
-
-    name: str
-    argv: list[str] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
-    cwd: Path | None = None
-    version: str = ""
-    port: int = 0
-    problem: str | None = None
-    log_path: Path | None = None
-    process: subprocess.Popen[bytes] | None = None
-    _log: IO[bytes] | None = None
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    @property
-    def ok(self) -> bool:
-        return self.problem is None
-
-    def fail(self, why: str) -> None:
-        if self.problem is None:
-            self.problem = why
 
     def cpu(self) -> float:
         return tree_cpu_seconds(self.process.pid) if self.process is not None else 0.0
 
-    def start(self, scratch: Path) -> None:
-        self.log_path = scratch / f"{self.name}.log"
-        self._log = self.log_path.open("wb")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
-        try:
-            self.process = subprocess.Popen(
-                self.argv,
-                stdin=subprocess.DEVNULL,
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=self.cwd or scratch,
-            )
-        except OSError as error:
-            self.fail(f"could not start: {error}")
-
-    def wait_ready(self) -> None:
+    def ready_probe(self) -> tuple[Callable[[], object], str]:
         probe = make_client(self.endpoint_url, read_timeout=5)
-        deadline = time.monotonic() + START_TIMEOUT
-        last = ""
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            code = self.process.poll()
-            if code is not None:
-                self.fail(f"exited with status {code} on start: {self.log_tail()}")
-                return
-            try:
-                probe.list_streams()
-            except Exception as error:
-                last = f"{type(error).__name__}: {error}"
-                time.sleep(0.2)
-                continue
-            return
-        self.fail(f"no ListStreams answer within {START_TIMEOUT:.0f} s ({last}): {self.log_tail()}")
-
-    def log_tail(self, lines: int = 3) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return "no log"
-        text = self.log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-        return " | ".join(text[-lines:]) or "empty log"
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_TIMEOUT)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        return probe.list_streams, "ListStreams"
 
 
 def make_client(endpoint_url: str, *, read_timeout: float = 120) -> Any:
@@ -248,31 +165,6 @@ def make_client(endpoint_url: str, *, read_timeout: float = 120) -> Any:
             max_pool_connections=4,
         ),
     )
-
-
-def _installed_version(python: str, module: str, distribution: str) -> str | None:
-    code = f"import importlib.metadata as m, {module}  # noqa\nprint(m.version({distribution!r}))"
-    try:
-        done = subprocess.run(
-            [python, "-c", code], capture_output=True, text=True, timeout=120, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return (done.stdout.strip() or None) if done.returncode == 0 else None
-
-
-def _find_peer(module: str, distribution: str, peers_python: str | None) -> tuple[str, str] | None:
-    candidates = [peers_python, os.environ.get(PEERS_PYTHON_ENV), sys.executable]
-    candidates.append(str(DEFAULT_PEERS_PYTHON))
-    seen: set[str] = set()
-    for python in candidates:
-        if not python or python in seen or not Path(python).exists():
-            continue
-        seen.add(python)
-        version = _installed_version(python, module, distribution)
-        if version:
-            return python, version
-    return None
 
 
 def _kinesis_local(folder: Path) -> tuple[Path, str] | str:
@@ -316,7 +208,7 @@ def build_servers(scratch: Path, peers_python: str | None, kinesis_mock: bool) -
     import fogbank
 
     servers: list[Server] = []
-    port = free_port()
+    port = free_port(HOST)
     home = scratch / "fogbank-home"
     script = Path(sys.executable).parent / "fogbank"
     cli = [str(script)] if script.exists() else [sys.executable, "-c", FOGBANK_CLI]
@@ -331,7 +223,7 @@ def build_servers(scratch: Path, peers_python: str | None, kinesis_mock: bool) -
     )
 
     mini = Server(MINISTACK)
-    found = _find_peer("ministack.app", "ministack", peers_python)
+    found = find_peer("ministack.app", "ministack", peers_python)
     if found is None:
         mini.problem = (
             "not installed: give it a venv of its own (it pins botocore): "
@@ -340,7 +232,7 @@ def build_servers(scratch: Path, peers_python: str | None, kinesis_mock: bool) -
         )
     else:
         python, mini.version = found
-        mini.port = free_port()
+        mini.port = free_port(HOST)
         mini.argv = [python, "-m", "ministack"]
         mini_tmp = scratch / "ministack-tmp"
         mini_tmp.mkdir()
@@ -356,12 +248,12 @@ def build_servers(scratch: Path, peers_python: str | None, kinesis_mock: bool) -
     servers.append(mini)
 
     moto = Server(MOTO)
-    found = _find_peer("moto.server, flask", "moto", peers_python)
+    found = find_peer("moto.server, flask", "moto", peers_python)
     if found is None:
         moto.problem = "not installed: pip install 'moto[server]' (or --peers-python PY)"
     else:
         python, moto.version = found
-        moto.port = free_port()
+        moto.port = free_port(HOST)
         moto.argv = [python, "-c", MOTO_SERVER, "-H", HOST, "-p", str(moto.port)]
     servers.append(moto)
 
@@ -372,12 +264,12 @@ def build_servers(scratch: Path, peers_python: str | None, kinesis_mock: bool) -
             mock.problem = got
         else:
             package, mock.version = got
-            mock.port = free_port()
+            mock.port = free_port(HOST)
             mock.cwd = package  # it reads its TLS certificate, server.json, from here
             mock.argv = [str(shutil.which("node")), "main.js"]
             mock.env = {
                 "KINESIS_MOCK_PLAIN_PORT": str(mock.port),
-                "KINESIS_MOCK_TLS_PORT": str(free_port()),
+                "KINESIS_MOCK_TLS_PORT": str(free_port(HOST)),
                 "LOG_LEVEL": "WARN",
                 "CREATE_STREAM_DURATION": "0ms",
                 "SHARD_LIMIT": "1000",
