@@ -120,19 +120,37 @@ def server_s3(server: BackgroundServer) -> Iterator[Callable[..., Any]]:
         new.close()
 
 
+ErrorExpectation = Callable[..., AbstractContextManager[pytest.ExceptionInfo[ClientError]]]
+
+
+@contextmanager
+def expect_error(
+    code: str, status: int, *words: str
+) -> Iterator[pytest.ExceptionInfo[ClientError]]:
+    """The block raises a ClientError with this AWS error code, HTTP status and each of
+    ``words`` in its message."""
+    with pytest.raises(ClientError) as caught:
+        yield caught
+    response = caught.value.response
+    assert response["Error"]["Code"] == code, response["Error"]
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == status, response["Error"]
+    for word in words:
+        assert word in response["Error"]["Message"], response["Error"]
+
+
 @pytest.fixture
-def s3_error() -> Callable[..., AbstractContextManager[pytest.ExceptionInfo[ClientError]]]:
+def s3_error() -> ErrorExpectation:
     """``with s3_error("NoSuchKey", 404, "a.txt"):`` expects that S3 error code, HTTP status
     and the given words in the message."""
+    return expect_error
 
-    @contextmanager
-    def expect(code: str, status: int, *words: str) -> Iterator[pytest.ExceptionInfo[ClientError]]:
-        with pytest.raises(ClientError) as caught:
-            yield caught
-        response = caught.value.response
-        assert response["Error"]["Code"] == code, response["Error"]
-        assert response["ResponseMetadata"]["HTTPStatusCode"] == status, response["Error"]
-        for word in words:
-            assert word in response["Error"]["Message"], response["Error"]
+
+@pytest.fixture
+def json_error() -> ErrorExpectation:
+    """``with json_error("ResourceNotFoundException", "events"):``: a JSON service's error
+    (they all answer HTTP 400), with the given words in the message."""
+
+    def expect(code: str, *words: str) -> AbstractContextManager[pytest.ExceptionInfo[ClientError]]:
+        return expect_error(code, 400, *words)
 
     return expect

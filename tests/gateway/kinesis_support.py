@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from fogbank import Fogbank, FogbankConfig
 from fogbank.core.clock import ManualClock
@@ -30,7 +29,6 @@ ARN_PREFIX = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/"
 MAX_HASH_KEY = (1 << 128) - 1
 
 Connect = Callable[..., Any]
-KinesisError = Callable[..., AbstractContextManager[pytest.ExceptionInfo[ClientError]]]
 
 
 @pytest.fixture(params=["server", "in-process"])
@@ -88,24 +86,6 @@ def unlimited(connect: Connect, tmp_path: Path) -> Iterator[Any]:
     config = FogbankConfig.load(home=tmp_path / "unlimited", environ={}, limits=False)
     with Fogbank(config) as fb:
         yield connect(fb)
-
-
-@pytest.fixture
-def kinesis_error() -> KinesisError:
-    """``with kinesis_error("ResourceNotFoundException", "events"):`` expects that code,
-    HTTP 400, and each of the given words in the message."""
-
-    @contextmanager
-    def expect(code: str, *words: str) -> Iterator[pytest.ExceptionInfo[ClientError]]:
-        with pytest.raises(ClientError) as caught:
-            yield caught
-        error = caught.value.response["Error"]
-        assert error["Code"] == code, error
-        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400, error
-        for word in words:
-            assert word in error["Message"], error
-
-    return expect
 
 
 # ------------------------------------------------------------ helpers

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,29 +14,11 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from .conftest import ErrorExpectation
+
 ACCOUNT = "000000000000"
 TABLE_ARN = f"arn:aws:glue:us-east-1:{ACCOUNT}:table"
 DATABASE_ARN = f"arn:aws:glue:us-east-1:{ACCOUNT}:database"
-
-GlueError = Callable[..., AbstractContextManager[pytest.ExceptionInfo[ClientError]]]
-
-
-@pytest.fixture
-def glue_error() -> GlueError:
-    """``with glue_error("EntityNotFoundException", "Table t not found."):`` expects that
-    error code, HTTP 400, and a message containing each of the given words."""
-
-    @contextmanager
-    def expect(code: str, *words: str) -> Iterator[pytest.ExceptionInfo[ClientError]]:
-        with pytest.raises(ClientError) as caught:
-            yield caught
-        error = caught.value.response["Error"]
-        assert error["Code"] == code, error
-        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400, error
-        for word in words:
-            assert word in error["Message"], error
-
-    return expect
 
 
 def _table_input(name: str = "events", *keys: str, **extra: Any) -> dict[str, Any]:
@@ -68,7 +49,7 @@ def _events_table(glue: Any, *keys: str, database: str = "lake") -> None:
 
 
 def test_database_lifecycle_folds_names_and_keeps_create_time(
-    glue: Any, glue_error: GlueError
+    glue: Any, json_error: ErrorExpectation
 ) -> None:
     """CreateDatabase (with Tags), GetDatabase in any case, UpdateDatabase, DeleteDatabase."""
     glue.create_database(
@@ -96,16 +77,16 @@ def test_database_lifecycle_folds_names_and_keeps_create_time(
     assert "Description" not in updated
     assert updated["CreateTime"] == database["CreateTime"]
 
-    with glue_error("AlreadyExistsException", "Database already exists."):
+    with json_error("AlreadyExistsException", "Database already exists."):
         glue.create_database(DatabaseInput={"Name": "SALES"})
     glue.delete_database(Name="Sales")
-    with glue_error("EntityNotFoundException", "Database sales not found."):
+    with json_error("EntityNotFoundException", "Database sales not found."):
         glue.get_database(Name="sales")
-    with glue_error("EntityNotFoundException", "Database sales not found."):
+    with json_error("EntityNotFoundException", "Database sales not found."):
         glue.delete_database(Name="sales")
 
 
-def test_get_databases_pages_with_next_token(glue: Any, glue_error: GlueError) -> None:
+def test_get_databases_pages_with_next_token(glue: Any, json_error: ErrorExpectation) -> None:
     for index in range(5):
         glue.create_database(DatabaseInput={"Name": f"db{index}"})
     first = glue.get_databases(MaxResults=2)
@@ -114,7 +95,7 @@ def test_get_databases_pages_with_next_token(glue: Any, glue_error: GlueError) -
     assert [d["Name"] for page in pages for d in page["DatabaseList"]] == [
         f"db{i}" for i in range(5)
     ]
-    with glue_error("InvalidInputException", "NextToken"):
+    with json_error("InvalidInputException", "NextToken"):
         glue.get_databases(NextToken="not a token!")
 
 
@@ -135,17 +116,17 @@ def test_names_outside_glue_rules_are_refused_by_the_model(glue: Any) -> None:
     assert "databaseInput.name" in caught.value.response["Error"]["Message"]
 
 
-def test_a_foreign_catalog_id_is_not_found(glue: Any, glue_error: GlueError) -> None:
+def test_a_foreign_catalog_id_is_not_found(glue: Any, json_error: ErrorExpectation) -> None:
     glue.create_database(DatabaseInput={"Name": "lake"}, CatalogId=ACCOUNT)
     assert glue.get_database(Name="lake", CatalogId=ACCOUNT)["Database"]["Name"] == "lake"
-    with glue_error("EntityNotFoundException", "Catalog 111122223333 not found", ACCOUNT):
+    with json_error("EntityNotFoundException", "Catalog 111122223333 not found", ACCOUNT):
         glue.get_database(Name="lake", CatalogId="111122223333")
 
 
 # ------------------------------------------------------------------ tables
 
 
-def test_create_and_get_table_return_glue_members(glue: Any, glue_error: GlueError) -> None:
+def test_create_and_get_table_return_glue_members(glue: Any, json_error: ErrorExpectation) -> None:
     """CreateTable / GetTable: lowercase names, version 0, times, storage descriptor."""
     glue.create_database(DatabaseInput={"Name": "lake"})
     glue.create_table(
@@ -170,19 +151,19 @@ def test_create_and_get_table_return_glue_members(glue: Any, glue_error: GlueErr
     assert table["CreatedBy"] == f"arn:aws:iam::{ACCOUNT}:root"
     assert table["IsRegisteredWithLakeFormation"] is False
 
-    with glue_error("AlreadyExistsException", "Table already exists."):
+    with json_error("AlreadyExistsException", "Table already exists."):
         glue.create_table(DatabaseName="lake", TableInput=_table_input("EVENTS"))
-    with glue_error("EntityNotFoundException", "Table nope not found."):
+    with json_error("EntityNotFoundException", "Table nope not found."):
         glue.get_table(DatabaseName="lake", Name="nope")
-    with glue_error("EntityNotFoundException", "Database ghost not found."):
+    with json_error("EntityNotFoundException", "Database ghost not found."):
         glue.create_table(DatabaseName="ghost", TableInput=_table_input())
 
 
-def test_update_table_versions_and_concurrency(glue: Any, glue_error: GlueError) -> None:
+def test_update_table_versions_and_concurrency(glue: Any, json_error: ErrorExpectation) -> None:
     """UpdateTable with VersionId, SkipArchive; GetTableVersion(s); stale versions fail."""
     _events_table(glue)
     glue.update_table(DatabaseName="lake", TableInput=_table_input(Description="v1"), VersionId="0")
-    with glue_error("ConcurrentModificationException", "concurrent modifications"):
+    with json_error("ConcurrentModificationException", "concurrent modifications"):
         glue.update_table(
             DatabaseName="lake", TableInput=_table_input(Description="lost"), VersionId="0"
         )
@@ -206,18 +187,20 @@ def test_update_table_versions_and_concurrency(glue: Any, glue_error: GlueError)
     )
     versions = glue.get_table_versions(DatabaseName="lake", TableName="events")["TableVersions"]
     assert [v["VersionId"] for v in versions] == ["3", "1", "0"]
-    with glue_error("EntityNotFoundException", "Table nope not found."):
+    with json_error("EntityNotFoundException", "Table nope not found."):
         glue.update_table(DatabaseName="lake", TableInput=_table_input("nope"))
 
 
-def test_table_versions_are_deleted_one_or_in_batches(glue: Any, glue_error: GlueError) -> None:
+def test_table_versions_are_deleted_one_or_in_batches(
+    glue: Any, json_error: ErrorExpectation
+) -> None:
     _events_table(glue)
     for _ in range(3):
         glue.update_table(DatabaseName="lake", TableInput=_table_input())
     glue.delete_table_version(DatabaseName="lake", TableName="events", VersionId="0")
-    with glue_error("EntityNotFoundException", "Version 0 of table events not found"):
+    with json_error("EntityNotFoundException", "Version 0 of table events not found"):
         glue.get_table_version(DatabaseName="lake", TableName="events", VersionId="0")
-    with glue_error("InvalidInputException", "current version"):
+    with json_error("InvalidInputException", "current version"):
         glue.delete_table_version(DatabaseName="lake", TableName="events", VersionId="3")
     errors = glue.batch_delete_table_version(
         DatabaseName="lake", TableName="events", VersionIds=["1", "0"]
@@ -243,24 +226,24 @@ def test_get_tables_filters_by_name_pattern(glue: Any) -> None:
     assert names(Expression="ORDERS|.*2023") == ["orders", "sales_2023"]
 
 
-def test_table_calls_name_what_is_missing(glue: Any, glue_error: GlueError) -> None:
+def test_table_calls_name_what_is_missing(glue: Any, json_error: ErrorExpectation) -> None:
     glue.create_database(DatabaseInput={"Name": "lake"})
-    with glue_error("EntityNotFoundException", "Database ghost not found."):
+    with json_error("EntityNotFoundException", "Database ghost not found."):
         glue.get_tables(DatabaseName="ghost")
-    with glue_error("InvalidInputException", "TableInput is required"):
+    with json_error("InvalidInputException", "TableInput is required"):
         glue.create_table(DatabaseName="lake")
-    with glue_error("InvalidInputException", "TableInput is required"):
+    with json_error("InvalidInputException", "TableInput is required"):
         glue.update_table(DatabaseName="lake")
-    with glue_error("InvalidInputException", "not a valid pattern"):
+    with json_error("InvalidInputException", "not a valid pattern"):
         glue.get_tables(DatabaseName="lake", Expression="sales(")
 
 
-def test_delete_and_batch_delete_tables(glue: Any, glue_error: GlueError) -> None:
+def test_delete_and_batch_delete_tables(glue: Any, json_error: ErrorExpectation) -> None:
     glue.create_database(DatabaseInput={"Name": "lake"})
     for name in ["a", "b", "c"]:
         glue.create_table(DatabaseName="lake", TableInput=_table_input(name))
     glue.delete_table(DatabaseName="lake", Name="A")
-    with glue_error("EntityNotFoundException", "Table a not found."):
+    with json_error("EntityNotFoundException", "Table a not found."):
         glue.delete_table(DatabaseName="lake", Name="a")
     errors = glue.batch_delete_table(DatabaseName="lake", TablesToDelete=["b", "a"])["Errors"]
     assert errors == [
@@ -315,7 +298,7 @@ def _partition(values: list[str], **extra: Any) -> dict[str, Any]:
     }
 
 
-def test_partition_lifecycle(glue: Any, glue_error: GlueError) -> None:
+def test_partition_lifecycle(glue: Any, json_error: ErrorExpectation) -> None:
     """CreatePartition, GetPartition, UpdatePartition, DeletePartition and their errors."""
     _events_table(glue, "year", "month")
     glue.create_partition(
@@ -333,11 +316,11 @@ def test_partition_lifecycle(glue: Any, glue_error: GlueError) -> None:
     assert isinstance(partition["CreationTime"], datetime)
     assert partition["CatalogId"] == ACCOUNT
 
-    with glue_error("AlreadyExistsException", "Partition already exists."):
+    with json_error("AlreadyExistsException", "Partition already exists."):
         glue.create_partition(
             DatabaseName="lake", TableName="events", PartitionInput=_partition(["2024", "01"])
         )
-    with glue_error("InvalidInputException", "partition values (1)", "year, month"):
+    with json_error("InvalidInputException", "partition values (1)", "year, month"):
         glue.create_partition(
             DatabaseName="lake", TableName="events", PartitionInput=_partition(["2024"])
         )
@@ -352,15 +335,15 @@ def test_partition_lifecycle(glue: Any, glue_error: GlueError) -> None:
         DatabaseName="lake", TableName="events", PartitionValues=["2024", "02"]
     )["Partition"]
     assert moved["CreationTime"] == partition["CreationTime"]
-    with glue_error("EntityNotFoundException", "Cannot find partition."):
+    with json_error("EntityNotFoundException", "Cannot find partition."):
         glue.get_partition(DatabaseName="lake", TableName="events", PartitionValues=["2024", "01"])
 
     glue.delete_partition(DatabaseName="lake", TableName="events", PartitionValues=["2024", "02"])
-    with glue_error("EntityNotFoundException", "Cannot find partition."):
+    with json_error("EntityNotFoundException", "Cannot find partition."):
         glue.delete_partition(
             DatabaseName="lake", TableName="events", PartitionValues=["2024", "02"]
         )
-    with glue_error("EntityNotFoundException", "Table nope not found."):
+    with json_error("EntityNotFoundException", "Table nope not found."):
         glue.get_partitions(DatabaseName="lake", TableName="nope")
 
 
@@ -476,14 +459,14 @@ def test_get_partitions_expression_compares_values_by_key_type(
     ],
 )
 def test_get_partitions_bad_expressions_are_invalid_input(
-    glue: Any, glue_error: GlueError, expression: str, words: list[str]
+    glue: Any, json_error: ErrorExpectation, expression: str, words: list[str]
 ) -> None:
     _events_table(glue, "year")
-    with glue_error("InvalidInputException", *words):
+    with json_error("InvalidInputException", *words):
         glue.get_partitions(DatabaseName="lake", TableName="events", Expression=expression)
 
 
-def test_get_partitions_segments_and_column_schema(glue: Any, glue_error: GlueError) -> None:
+def test_get_partitions_segments_and_column_schema(glue: Any, json_error: ErrorExpectation) -> None:
     _events_table(glue, "year")
     glue.create_partition(
         DatabaseName="lake", TableName="events", PartitionInput=_partition(["2024"])
@@ -497,7 +480,7 @@ def test_get_partitions_segments_and_column_schema(glue: Any, glue_error: GlueEr
         for number in range(3)
     ]
     assert [len(segment) for segment in segments] == [1, 0, 0]
-    with glue_error("InvalidInputException", "SegmentNumber 3 must be less than"):
+    with json_error("InvalidInputException", "SegmentNumber 3 must be less than"):
         glue.get_partitions(
             DatabaseName="lake",
             TableName="events",
@@ -512,16 +495,16 @@ def test_get_partitions_segments_and_column_schema(glue: Any, glue_error: GlueEr
 # ------------------------------------------------------------------ tags
 
 
-def test_tags_on_databases_and_tables(glue: Any, glue_error: GlueError) -> None:
+def test_tags_on_databases_and_tables(glue: Any, json_error: ErrorExpectation) -> None:
     _events_table(glue)
     arn = f"{TABLE_ARN}/lake/events"
     glue.tag_resource(ResourceArn=arn, TagsToAdd={"a": "1", "b": "2"})
     glue.untag_resource(ResourceArn=arn, TagsToRemove=["a", "missing"])
     assert glue.get_tags(ResourceArn=arn)["Tags"] == {"b": "2"}
     assert glue.get_tags(ResourceArn=f"{DATABASE_ARN}/lake")["Tags"] == {}
-    with glue_error("EntityNotFoundException", "Table nope not found."):
+    with json_error("EntityNotFoundException", "Table nope not found."):
         glue.get_tags(ResourceArn=f"{TABLE_ARN}/lake/nope")
-    with glue_error("EntityNotFoundException", "does not exist"):
+    with json_error("EntityNotFoundException", "does not exist"):
         glue.tag_resource(
             ResourceArn=f"arn:aws:glue:us-east-1:{ACCOUNT}:crawler/c", TagsToAdd={"a": "1"}
         )

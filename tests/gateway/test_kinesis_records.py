@@ -9,10 +9,10 @@ from typing import Any
 
 from fogbank.core.clock import ManualClock
 
+from .conftest import ErrorExpectation
 from .kinesis_support import *  # noqa: F403 (the shared fixtures)
 from .kinesis_support import (
     MAX_HASH_KEY,
-    KinesisError,
     contains,
     create,
     drain,
@@ -53,7 +53,7 @@ def test_put_record_routes_by_md5_of_the_partition_key(unlimited: Any) -> None:
 
 
 def test_put_record_explicit_hash_key_overrides_the_key(
-    unlimited: Any, kinesis_error: KinesisError
+    unlimited: Any, json_error: ErrorExpectation
 ) -> None:
     """PutRecord ExplicitHashKey: 0 goes to the first shard, 2^128-1 to the last."""
     create(unlimited, "events", 3)
@@ -65,11 +65,11 @@ def test_put_record_explicit_hash_key_overrides_the_key(
     )
     assert low["ShardId"] == SHARD0
     assert high["ShardId"] == "shardId-000000000002"
-    with kinesis_error("InvalidArgumentException", "ExplicitHashKey"):
+    with json_error("InvalidArgumentException", "ExplicitHashKey"):
         unlimited.put_record(
             StreamName="events", Data=b"c", PartitionKey="k", ExplicitHashKey=str(MAX_HASH_KEY + 1)
         )
-    with kinesis_error("ValidationException", "explicitHashKey"):
+    with json_error("ValidationException", "explicitHashKey"):
         unlimited.put_record(StreamName="events", Data=b"c", PartitionKey="k", ExplicitHashKey="-1")
 
 
@@ -101,33 +101,33 @@ def test_sequence_number_for_ordering_gives_larger_numbers(timed: Any) -> None:
     assert int(again["SequenceNumber"]) > int(ordered["SequenceNumber"])
 
 
-def test_put_record_limits(kinesis: Any, kinesis_error: KinesisError) -> None:
+def test_put_record_limits(kinesis: Any, json_error: ErrorExpectation) -> None:
     """PutRecord: record over 1 MiB (data + key) refused; partition key of 257 chars refused;
     a stream that is not there is ResourceNotFound."""
     create(kinesis, "events")
-    with kinesis_error("ValidationException", "data"):
+    with json_error("ValidationException", "data"):
         kinesis.put_record(StreamName="events", Data=b"x" * (1024 * 1024), PartitionKey="k")
-    with kinesis_error("ValidationException", "partitionKey", "256"):
+    with json_error("ValidationException", "partitionKey", "256"):
         kinesis.put_record(StreamName="events", Data=b"x", PartitionKey="k" * 257)
     assert kinesis.put_record(StreamName="events", Data=b"x", PartitionKey="k" * 256)["ShardId"]
-    with kinesis_error("ResourceNotFoundException", "ghost"):
+    with json_error("ResourceNotFoundException", "ghost"):
         kinesis.put_record(StreamName="ghost", Data=b"x", PartitionKey="k")
     records, _ = drain(kinesis, SHARD0)
     assert [r["PartitionKey"] for r in records] == ["k" * 256]
 
 
 def test_put_record_respects_a_raised_max_record_size(
-    timed: Any, clock: ManualClock, kinesis_error: KinesisError
+    timed: Any, clock: ManualClock, json_error: ErrorExpectation
 ) -> None:
     """CreateStream MaxRecordSizeInKiB 2048 lets a 1.5 MiB record in, as a burst past the
     shard's 1 MiB/s that the shard then repays before it takes more."""
     create(timed, "events", MaxRecordSizeInKiB=2048)
     big = b"y" * (1536 * 1024)
     timed.put_record(StreamName="events", Data=big, PartitionKey="k")
-    with kinesis_error("ValidationException", "data", "2097152"):
+    with json_error("ValidationException", "data", "2097152"):
         timed.put_record(StreamName="events", Data=b"y" * (2048 * 1024), PartitionKey="k")
     clock.advance(0.25)
-    with kinesis_error("ProvisionedThroughputExceededException", SHARD0):
+    with json_error("ProvisionedThroughputExceededException", SHARD0):
         timed.put_record(StreamName="events", Data=b"small", PartitionKey="k")
     clock.advance(1)
     timed.put_record(StreamName="events", Data=b"small", PartitionKey="k")
@@ -166,19 +166,19 @@ def test_put_records_results_follow_the_request(unlimited: Any) -> None:
         assert [r["Data"] for r in records] == data
 
 
-def test_put_records_batch_limits(kinesis: Any, kinesis_error: KinesisError) -> None:
+def test_put_records_batch_limits(kinesis: Any, json_error: ErrorExpectation) -> None:
     """PutRecords: 500 records pass, 501 fail the model, more than 10 MiB in all refused."""
     create(kinesis, "events", 2)
     five_hundred = [{"Data": b"x", "PartitionKey": f"k{i}"} for i in range(500)]
     assert kinesis.put_records(StreamName="events", Records=five_hundred)["FailedRecordCount"] == 0
-    with kinesis_error("ValidationException", "records", "500"):
+    with json_error("ValidationException", "records", "500"):
         kinesis.put_records(
             StreamName="events", Records=[*five_hundred, {"Data": b"x", "PartitionKey": "k"}]
         )
     heavy = [{"Data": b"z" * (1000 * 1024), "PartitionKey": f"k{i}"} for i in range(11)]
-    with kinesis_error("InvalidArgumentException", "Records size", "10 MB"):
+    with json_error("InvalidArgumentException", "Records size", "10 MB"):
         kinesis.put_records(StreamName="events", Records=heavy)
-    with kinesis_error("ValidationException", "records.1", "partitionKey"):
+    with json_error("ValidationException", "records.1", "partitionKey"):
         kinesis.put_records(
             StreamName="events", Records=[{"Data": b"x", "PartitionKey": "k" * 257}]
         )
@@ -187,7 +187,7 @@ def test_put_records_batch_limits(kinesis: Any, kinesis_error: KinesisError) -> 
 # ------------------------------------------------------------ GetShardIterator
 
 
-def test_get_shard_iterator_all_five_types(unlimited: Any, kinesis_error: KinesisError) -> None:
+def test_get_shard_iterator_all_five_types(unlimited: Any, json_error: ErrorExpectation) -> None:
     """GetShardIterator TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER,
     AT_TIMESTAMP."""
     client = unlimited
@@ -211,15 +211,15 @@ def test_get_shard_iterator_all_five_types(unlimited: Any, kinesis_error: Kinesi
     assert first(latest) == []
     client.put_record(StreamName="events", Data=b"4", PartitionKey="k")
     assert first(latest) == [b"4"]
-    with kinesis_error("InvalidArgumentException", "StartingSequenceNumber"):
+    with json_error("InvalidArgumentException", "StartingSequenceNumber"):
         iterator(client, SHARD0, "AT_SEQUENCE_NUMBER")
-    with kinesis_error("InvalidArgumentException", "StartingSequenceNumber"):
+    with json_error("InvalidArgumentException", "StartingSequenceNumber"):
         iterator(client, SHARD0, "AT_SEQUENCE_NUMBER", StartingSequenceNumber="12345")
-    with kinesis_error("InvalidArgumentException", "Timestamp"):
+    with json_error("InvalidArgumentException", "Timestamp"):
         iterator(client, SHARD0, "AT_TIMESTAMP")
-    with kinesis_error("ResourceNotFoundException", "shardId-000000000009"):
+    with json_error("ResourceNotFoundException", "shardId-000000000009"):
         iterator(client, "shardId-000000000009")
-    with kinesis_error("ValidationException", "shardIteratorType"):
+    with json_error("ValidationException", "shardIteratorType"):
         client.get_shard_iterator(StreamName="events", ShardId=SHARD0, ShardIteratorType="SOON")
 
 
@@ -286,37 +286,37 @@ def test_get_records_millis_behind_latest(timed: Any, clock: ManualClock) -> Non
     assert arrival == clock.now() - timedelta(seconds=10)
 
 
-def test_expired_iterator(timed: Any, clock: ManualClock, kinesis_error: KinesisError) -> None:
+def test_expired_iterator(timed: Any, clock: ManualClock, json_error: ErrorExpectation) -> None:
     """GetRecords with an iterator older than 5 minutes: ExpiredIteratorException."""
     create(timed, "events")
     position = iterator(timed, SHARD0)
     clock.advance(299)
     fresh = timed.get_records(ShardIterator=position)["NextShardIterator"]
     clock.advance(301)
-    with kinesis_error("ExpiredIteratorException", "expired", "GetShardIterator"):
+    with json_error("ExpiredIteratorException", "expired", "GetShardIterator"):
         timed.get_records(ShardIterator=position)
-    with kinesis_error("ExpiredIteratorException"):
+    with json_error("ExpiredIteratorException"):
         timed.get_records(ShardIterator=fresh)
 
 
-def test_bad_iterators_and_limits(unlimited: Any, kinesis_error: KinesisError) -> None:
+def test_bad_iterators_and_limits(unlimited: Any, json_error: ErrorExpectation) -> None:
     """GetRecords: a garbage or edited iterator is InvalidArgument; Limit 10001 refused; an
     iterator of a deleted and re-created stream is ResourceNotFound."""
     create(unlimited, "events")
     position = iterator(unlimited, SHARD0)
-    with kinesis_error("InvalidArgumentException", "ShardIterator"):
+    with json_error("InvalidArgumentException", "ShardIterator"):
         unlimited.get_records(ShardIterator="not-an-iterator")
     edited = position[:-4] + ("AAAA" if not position.endswith("AAAA") else "BBBB")
-    with kinesis_error("InvalidArgumentException", "ShardIterator"):
+    with json_error("InvalidArgumentException", "ShardIterator"):
         unlimited.get_records(ShardIterator=edited)
-    with kinesis_error("ValidationException", "limit", "10000"):
+    with json_error("ValidationException", "limit", "10000"):
         unlimited.get_records(ShardIterator=position, Limit=10001)
     assert unlimited.get_records(ShardIterator=position, Limit=10000)["Records"] == []
     unlimited.delete_stream(StreamName="events")
-    with kinesis_error("ResourceNotFoundException", "events"):
+    with json_error("ResourceNotFoundException", "events"):
         unlimited.get_records(ShardIterator=position)
     create(unlimited, "events")
-    with kinesis_error("ResourceNotFoundException", "events"):
+    with json_error("ResourceNotFoundException", "events"):
         unlimited.get_records(ShardIterator=position)
 
 
@@ -348,26 +348,26 @@ def test_put_records_over_1000_records_per_second_is_throttled_per_record(
 
 
 def test_put_record_over_the_shard_rate_raises(
-    timed: Any, clock: ManualClock, kinesis_error: KinesisError
+    timed: Any, clock: ManualClock, json_error: ErrorExpectation
 ) -> None:
     """PutRecord past 1 MiB/s on one shard: ProvisionedThroughputExceededException."""
     create(timed, "events")
     timed.put_record(StreamName="events", Data=b"x" * (1000 * 1024), PartitionKey="k")
-    with kinesis_error("ProvisionedThroughputExceededException", SHARD0):
+    with json_error("ProvisionedThroughputExceededException", SHARD0):
         timed.put_record(StreamName="events", Data=b"x" * (100 * 1024), PartitionKey="k")
     clock.advance(1)
     timed.put_record(StreamName="events", Data=b"x" * (100 * 1024), PartitionKey="k")
 
 
 def test_sixth_get_records_in_a_second_is_throttled(
-    timed: Any, clock: ManualClock, kinesis_error: KinesisError
+    timed: Any, clock: ManualClock, json_error: ErrorExpectation
 ) -> None:
     """GetRecords: 5 calls per second per shard; the 6th is refused; next second it passes."""
     create(timed, "events", 2)
     position = iterator(timed, SHARD0)
     for _ in range(5):
         timed.get_records(ShardIterator=position)
-    with kinesis_error("ProvisionedThroughputExceededException", SHARD0, "events"):
+    with json_error("ProvisionedThroughputExceededException", SHARD0, "events"):
         timed.get_records(ShardIterator=position)
     timed.get_records(ShardIterator=iterator(timed, SHARD1))  # another shard has its own budget
     clock.advance(1)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .conftest import ErrorExpectation
 from .kinesis_support import *  # noqa: F403 (the shared fixtures)
 from .kinesis_support import (
     MAX_HASH_KEY,
-    KinesisError,
     contains,
     create,
     drain,
@@ -39,7 +39,7 @@ def _even(count: int) -> list[tuple[int, int]]:
 
 
 def test_split_shard_closes_the_parent_and_makes_two_children(
-    unlimited: Any, kinesis_error: KinesisError
+    unlimited: Any, json_error: ErrorExpectation
 ) -> None:
     """SplitShard: the parent gets an EndingSequenceNumber, the children ParentShardId and
     the two halves of its range; the parent cannot be split again."""
@@ -62,11 +62,11 @@ def test_split_shard_closes_the_parent_and_makes_two_children(
     summary = unlimited.describe_stream_summary(StreamName="events")["StreamDescriptionSummary"]
     assert summary["OpenShardCount"] == 2
     assert summary["StreamStatus"] == "ACTIVE"
-    with kinesis_error("ResourceInUseException", SHARD0):
+    with json_error("ResourceInUseException", SHARD0):
         unlimited.split_shard(StreamName="events", ShardToSplit=SHARD0, NewStartingHashKey="5")
-    with kinesis_error("InvalidArgumentException", "NewStartingHashKey"):
+    with json_error("InvalidArgumentException", "NewStartingHashKey"):
         unlimited.split_shard(StreamName="events", ShardToSplit=SHARD1, NewStartingHashKey="0")
-    with kinesis_error("ResourceNotFoundException", "shardId-000000000042"):
+    with json_error("ResourceNotFoundException", "shardId-000000000042"):
         unlimited.split_shard(
             StreamName="events", ShardToSplit="shardId-000000000042", NewStartingHashKey="5"
         )
@@ -99,11 +99,11 @@ def test_drained_parent_has_no_next_iterator_and_names_its_children(unlimited: A
     assert sorted(after) == sorted(f"a{i}".encode() for i in range(20))
 
 
-def test_merge_shards_needs_adjacent_shards(unlimited: Any, kinesis_error: KinesisError) -> None:
+def test_merge_shards_needs_adjacent_shards(unlimited: Any, json_error: ErrorExpectation) -> None:
     """MergeShards: two neighbouring open shards become one with ParentShardId and
     AdjacentParentShardId; non-adjacent shards are refused."""
     create(unlimited, "events", 3)
-    with kinesis_error("InvalidArgumentException", SHARD0, SHARD2, "adjacent"):
+    with json_error("InvalidArgumentException", SHARD0, SHARD2, "adjacent"):
         unlimited.merge_shards(
             StreamName="events", ShardToMerge=SHARD0, AdjacentShardToMerge=SHARD2
         )
@@ -116,7 +116,7 @@ def test_merge_shards_needs_adjacent_shards(unlimited: Any, kinesis_error: Kines
     for parent in (SHARD0, SHARD1):
         assert "EndingSequenceNumber" in shards[parent]["SequenceNumberRange"]
     assert [s["ShardId"] for s in open_shards(unlimited)] == [SHARD2, "shardId-000000000003"]
-    with kinesis_error("ResourceInUseException", SHARD0):
+    with json_error("ResourceInUseException", SHARD0):
         unlimited.merge_shards(
             StreamName="events", ShardToMerge=SHARD0, AdjacentShardToMerge=SHARD2
         )
@@ -126,7 +126,7 @@ def test_merge_shards_needs_adjacent_shards(unlimited: Any, kinesis_error: Kines
     assert last["ChildShards"][0]["ParentShards"] == [SHARD1, SHARD0]
 
 
-def test_update_shard_count_uniform_scaling(unlimited: Any, kinesis_error: KinesisError) -> None:
+def test_update_shard_count_uniform_scaling(unlimited: Any, json_error: ErrorExpectation) -> None:
     """UpdateShardCount UNIFORM_SCALING 2 -> 4 -> 3 -> 4 -> 2: open shards split the hash space
     evenly each time; records keep flowing and are all read back."""
     create(unlimited, "events", 2)
@@ -162,32 +162,32 @@ def test_update_shard_count_uniform_scaling(unlimited: Any, kinesis_error: Kines
             assert "ParentShardId" in shard or shard["ShardId"] in (SHARD0, SHARD1)
 
 
-def test_update_shard_count_limits(kinesis: Any, kinesis_error: KinesisError) -> None:
+def test_update_shard_count_limits(kinesis: Any, json_error: ErrorExpectation) -> None:
     """UpdateShardCount beyond double or below half of the open shards: LimitExceeded."""
     create(kinesis, "events", 2)
-    with kinesis_error("LimitExceededException", "TargetShardCount", "5"):
+    with json_error("LimitExceededException", "TargetShardCount", "5"):
         kinesis.update_shard_count(
             StreamName="events", TargetShardCount=5, ScalingType="UNIFORM_SCALING"
         )
     kinesis.update_shard_count(
         StreamName="events", TargetShardCount=4, ScalingType="UNIFORM_SCALING"
     )
-    with kinesis_error("LimitExceededException", "TargetShardCount", "1"):
+    with json_error("LimitExceededException", "TargetShardCount", "1"):
         kinesis.update_shard_count(
             StreamName="events", TargetShardCount=1, ScalingType="UNIFORM_SCALING"
         )
-    with kinesis_error("ValidationException", "scalingType"):
+    with json_error("ValidationException", "scalingType"):
         kinesis.update_shard_count(StreamName="events", TargetShardCount=4, ScalingType="RANDOM")
 
 
-def test_on_demand_streams_refuse_resharding(kinesis: Any, kinesis_error: KinesisError) -> None:
+def test_on_demand_streams_refuse_resharding(kinesis: Any, json_error: ErrorExpectation) -> None:
     """SplitShard, MergeShards and UpdateShardCount on an ON_DEMAND stream: ValidationException."""
     kinesis.create_stream(StreamName="auto", StreamModeDetails={"StreamMode": "ON_DEMAND"})
-    with kinesis_error("ValidationException", "ON_DEMAND"):
+    with json_error("ValidationException", "ON_DEMAND"):
         kinesis.split_shard(StreamName="auto", ShardToSplit=SHARD0, NewStartingHashKey="5")
-    with kinesis_error("ValidationException", "ON_DEMAND"):
+    with json_error("ValidationException", "ON_DEMAND"):
         kinesis.merge_shards(StreamName="auto", ShardToMerge=SHARD0, AdjacentShardToMerge=SHARD1)
-    with kinesis_error("ValidationException", "ON_DEMAND"):
+    with json_error("ValidationException", "ON_DEMAND"):
         kinesis.update_shard_count(
             StreamName="auto", TargetShardCount=2, ScalingType="UNIFORM_SCALING"
         )
@@ -207,7 +207,7 @@ def test_resharding_by_stream_arn(kinesis: Any) -> None:
 
 
 def test_closed_parent_expires_with_retention(
-    connect: Any, timed_fogbank: Any, clock: Any, kinesis_error: KinesisError
+    connect: Any, timed_fogbank: Any, clock: Any, json_error: ErrorExpectation
 ) -> None:
     """ListShards / DescribeStream drop a closed parent once it is older than the retention
     period; its children remain, and AT_TRIM_HORIZON then starts at the children."""
@@ -223,7 +223,7 @@ def test_closed_parent_expires_with_retention(
     assert [s["ShardId"] for s in described] == [SHARD1, SHARD2]
     trim = client.list_shards(StreamName="events", ShardFilter={"Type": "AT_TRIM_HORIZON"})
     assert [s["ShardId"] for s in trim["Shards"]] == [SHARD1, SHARD2]
-    with kinesis_error("ResourceNotFoundException", SHARD0):
+    with json_error("ResourceNotFoundException", SHARD0):
         client.get_shard_iterator(
             StreamName="events", ShardId=SHARD0, ShardIteratorType="TRIM_HORIZON"
         )

@@ -20,8 +20,9 @@ from fogbank import Fogbank
 from fogbank.core.clock import ManualClock
 from fogbank.gateway.server import BackgroundServer
 
+from .conftest import ErrorExpectation
 from .kinesis_support import *  # noqa: F403 (the shared fixtures)
-from .kinesis_support import ACCOUNT, ARN_PREFIX, KinesisError, create, shards_of
+from .kinesis_support import ACCOUNT, ARN_PREFIX, create, shards_of
 
 # ------------------------------------------------------------ CreateStream
 
@@ -56,26 +57,26 @@ def test_create_stream_on_demand_starts_with_four_shards(kinesis: Any) -> None:
     assert kinesis.describe_limits()["OnDemandStreamCount"] == 1
 
 
-def test_create_stream_twice_is_resource_in_use(kinesis: Any, kinesis_error: KinesisError) -> None:
+def test_create_stream_twice_is_resource_in_use(kinesis: Any, json_error: ErrorExpectation) -> None:
     """CreateStream with a name already taken: ResourceInUseException naming the stream."""
     create(kinesis, "events")
-    with kinesis_error("ResourceInUseException", "events", "already exists"):
+    with json_error("ResourceInUseException", "events", "already exists"):
         kinesis.create_stream(StreamName="events", ShardCount=2)
 
 
 def test_create_stream_without_shard_count_names_the_field(
-    kinesis: Any, kinesis_error: KinesisError
+    kinesis: Any, json_error: ErrorExpectation
 ) -> None:
     """CreateStream, PROVISIONED, no ShardCount."""
-    with kinesis_error("InvalidArgumentException", "ShardCount"):
+    with json_error("InvalidArgumentException", "ShardCount"):
         kinesis.create_stream(StreamName="events")
 
 
 def test_create_stream_max_record_size_out_of_range(
-    kinesis: Any, kinesis_error: KinesisError
+    kinesis: Any, json_error: ErrorExpectation
 ) -> None:
     """CreateStream MaxRecordSizeInKiB: 1024..10240; the model's constraint answers."""
-    with kinesis_error("ValidationException", "maxRecordSizeInKiB"):
+    with json_error("ValidationException", "maxRecordSizeInKiB"):
         kinesis.create_stream(StreamName="events", ShardCount=1, MaxRecordSizeInKiB=10241)
     kinesis.create_stream(StreamName="events", ShardCount=1, MaxRecordSizeInKiB=2048)
     summary = kinesis.describe_stream_summary(StreamName="events")["StreamDescriptionSummary"]
@@ -84,10 +85,10 @@ def test_create_stream_max_record_size_out_of_range(
 
 @pytest.mark.parametrize("name", ["bad name!", "x" * 129, "slash/name"])
 def test_create_stream_bad_names_fail_the_model(
-    kinesis: Any, kinesis_error: KinesisError, name: str
+    kinesis: Any, json_error: ErrorExpectation, name: str
 ) -> None:
     """CreateStream StreamName: 1-128 chars of [a-zA-Z0-9_.-]."""
-    with kinesis_error("ValidationException", "streamName"):
+    with json_error("ValidationException", "streamName"):
         kinesis.create_stream(StreamName=name, ShardCount=1)
     assert kinesis.list_streams()["StreamNames"] == []
 
@@ -131,13 +132,13 @@ def test_describe_stream_pages_shards(kinesis: Any) -> None:
     assert seen == [f"shardId-{i:012d}" for i in range(5)]
 
 
-def test_describe_missing_stream_is_not_found(kinesis: Any, kinesis_error: KinesisError) -> None:
+def test_describe_missing_stream_is_not_found(kinesis: Any, json_error: ErrorExpectation) -> None:
     """DescribeStream / DescribeStreamSummary / DeleteStream of a stream that is not there."""
-    with kinesis_error("ResourceNotFoundException", "ghost", ACCOUNT):
+    with json_error("ResourceNotFoundException", "ghost", ACCOUNT):
         kinesis.describe_stream(StreamName="ghost")
-    with kinesis_error("ResourceNotFoundException", "ghost"):
+    with json_error("ResourceNotFoundException", "ghost"):
         kinesis.describe_stream_summary(StreamName="ghost")
-    with kinesis_error("ResourceNotFoundException", "ghost"):
+    with json_error("ResourceNotFoundException", "ghost"):
         kinesis.delete_stream(StreamName="ghost")
 
 
@@ -168,7 +169,7 @@ def test_list_streams_pages_by_limit_next_token_and_start_name(kinesis: Any) -> 
 
 
 def test_list_streams_next_token_expires_after_five_minutes(
-    connect: Any, timed_fogbank: Fogbank, clock: ManualClock, kinesis_error: KinesisError
+    connect: Any, timed_fogbank: Fogbank, clock: ManualClock, json_error: ErrorExpectation
 ) -> None:
     """ListStreams NextToken older than 300 s: ExpiredNextTokenException."""
     client = connect(timed_fogbank)
@@ -176,14 +177,14 @@ def test_list_streams_next_token_expires_after_five_minutes(
     create(client, "b")
     token = client.list_streams(Limit=1)["NextToken"]
     clock.advance(301)
-    with kinesis_error("ExpiredNextTokenException", "NextToken"):
+    with json_error("ExpiredNextTokenException", "NextToken"):
         client.list_streams(NextToken=token)
 
 
 # ------------------------------------------------------------ ListShards
 
 
-def test_list_shards_next_token_alone_pages(kinesis: Any, kinesis_error: KinesisError) -> None:
+def test_list_shards_next_token_alone_pages(kinesis: Any, json_error: ErrorExpectation) -> None:
     """ListShards MaxResults / NextToken; NextToken with StreamName is refused."""
     create(kinesis, "events", 5)
     first = kinesis.list_shards(StreamName="events", MaxResults=2)
@@ -199,13 +200,15 @@ def test_list_shards_next_token_alone_pages(kinesis: Any, kinesis_error: Kinesis
     last = kinesis.list_shards(NextToken=second["NextToken"])
     assert [s["ShardId"] for s in last["Shards"]] == ["shardId-000000000004"]
     assert "NextToken" not in last
-    with kinesis_error("InvalidArgumentException", "NextToken", "StreamName"):
+    with json_error("InvalidArgumentException", "NextToken", "StreamName"):
         kinesis.list_shards(StreamName="events", NextToken=first["NextToken"])
-    with kinesis_error("InvalidArgumentException", "NextToken"):
+    with json_error("InvalidArgumentException", "NextToken"):
         kinesis.list_shards(NextToken="garbage-token")
 
 
-def test_list_shards_exclusive_start_and_filters(kinesis: Any, kinesis_error: KinesisError) -> None:
+def test_list_shards_exclusive_start_and_filters(
+    kinesis: Any, json_error: ErrorExpectation
+) -> None:
     """ListShards ExclusiveStartShardId and ShardFilter AFTER_SHARD_ID, AT_LATEST,
     AT_TRIM_HORIZON, FROM_TRIM_HORIZON, AT_TIMESTAMP, FROM_TIMESTAMP."""
     create(kinesis, "events", 2)
@@ -230,14 +233,14 @@ def test_list_shards_exclusive_start_and_filters(kinesis: Any, kinesis_error: Ki
         "StreamCreationTimestamp"
     ]
     assert ids(ShardFilter={"Type": "FROM_TIMESTAMP", "Timestamp": created}) == everything
-    with kinesis_error("InvalidArgumentException", "AFTER_SHARD_ID", "ShardId"):
+    with json_error("InvalidArgumentException", "AFTER_SHARD_ID", "ShardId"):
         kinesis.list_shards(StreamName="events", ShardFilter={"Type": "AFTER_SHARD_ID"})
-    with kinesis_error("InvalidArgumentException", "Timestamp"):
+    with json_error("InvalidArgumentException", "Timestamp"):
         kinesis.list_shards(StreamName="events", ShardFilter={"Type": "AT_TIMESTAMP"})
 
 
 def test_list_shards_stream_creation_timestamp_must_match(
-    kinesis: Any, kinesis_error: KinesisError
+    kinesis: Any, json_error: ErrorExpectation
 ) -> None:
     """ListShards StreamCreationTimestamp of another incarnation: ResourceNotFoundException."""
     create(kinesis, "events")
@@ -246,19 +249,19 @@ def test_list_shards_stream_creation_timestamp_must_match(
     ]
     shards = kinesis.list_shards(StreamName="events", StreamCreationTimestamp=created)["Shards"]
     assert len(shards) == 1
-    with kinesis_error("ResourceNotFoundException", "events"):
+    with json_error("ResourceNotFoundException", "events"):
         kinesis.list_shards(StreamName="events", StreamCreationTimestamp=0)
 
 
 def test_list_shards_next_token_expires(
-    connect: Any, timed_fogbank: Fogbank, clock: ManualClock, kinesis_error: KinesisError
+    connect: Any, timed_fogbank: Fogbank, clock: ManualClock, json_error: ErrorExpectation
 ) -> None:
     """ListShards NextToken older than 300 s: ExpiredNextTokenException."""
     client = connect(timed_fogbank)
     create(client, "events", 3)
     token = client.list_shards(StreamName="events", MaxResults=1)["NextToken"]
     clock.advance(301)
-    with kinesis_error("ExpiredNextTokenException", "NextToken"):
+    with json_error("ExpiredNextTokenException", "NextToken"):
         client.list_shards(NextToken=token)
 
 
@@ -301,12 +304,12 @@ def test_paging_yields_each_item_exactly_once(listed: Any, size: int) -> None:
 
 
 def test_delete_stream_with_consumers_needs_enforce(
-    kinesis: Any, kinesis_error: KinesisError
+    kinesis: Any, json_error: ErrorExpectation
 ) -> None:
     """DeleteStream with registered consumers: ResourceInUse unless EnforceConsumerDeletion."""
     arn = create(kinesis, "events")
     kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="reader")
-    with kinesis_error("ResourceInUseException", "consumers", "EnforceConsumerDeletion"):
+    with json_error("ResourceInUseException", "consumers", "EnforceConsumerDeletion"):
         kinesis.delete_stream(StreamName="events")
     kinesis.delete_stream(StreamName="events", EnforceConsumerDeletion=True)
     assert kinesis.list_streams()["StreamNames"] == []
@@ -315,7 +318,7 @@ def test_delete_stream_with_consumers_needs_enforce(
 
 
 def test_stream_arn_works_wherever_stream_name_does(
-    kinesis: Any, kinesis_error: KinesisError
+    kinesis: Any, json_error: ErrorExpectation
 ) -> None:
     """DescribeStream, DescribeStreamSummary, ListShards, PutRecord, GetShardIterator,
     AddTagsToStream, DeleteStream by StreamARN; a name and ARN that disagree are refused."""
@@ -335,7 +338,7 @@ def test_stream_arn_works_wherever_stream_name_does(
     assert kinesis.list_tags_for_stream(StreamARN=arn)["Tags"] == [{"Key": "a", "Value": "1"}]
     kinesis.increase_stream_retention_period(StreamARN=arn, RetentionPeriodHours=48)
     create(kinesis, "other")
-    with kinesis_error("InvalidArgumentException", "other", arn):
+    with json_error("InvalidArgumentException", "other", arn):
         kinesis.describe_stream_summary(StreamName="other", StreamARN=arn)
     kinesis.delete_stream(StreamARN=arn)
     assert kinesis.list_streams()["StreamNames"] == ["other"]
@@ -344,19 +347,19 @@ def test_stream_arn_works_wherever_stream_name_does(
 # ------------------------------------------------------------ retention
 
 
-def test_retention_increase_and_decrease_rules(kinesis: Any, kinesis_error: KinesisError) -> None:
+def test_retention_increase_and_decrease_rules(kinesis: Any, json_error: ErrorExpectation) -> None:
     """IncreaseStreamRetentionPeriod / DecreaseStreamRetentionPeriod: direction and bounds."""
     create(kinesis, "events")
     kinesis.increase_stream_retention_period(StreamName="events", RetentionPeriodHours=48)
     summary = kinesis.describe_stream_summary(StreamName="events")["StreamDescriptionSummary"]
     assert summary["RetentionPeriodHours"] == 48
-    with kinesis_error("InvalidArgumentException", "RetentionPeriodHours", "8761"):
+    with json_error("InvalidArgumentException", "RetentionPeriodHours", "8761"):
         kinesis.increase_stream_retention_period(StreamName="events", RetentionPeriodHours=8761)
-    with kinesis_error("InvalidArgumentException", "shorter", "DecreaseStreamRetentionPeriod"):
+    with json_error("InvalidArgumentException", "shorter", "DecreaseStreamRetentionPeriod"):
         kinesis.increase_stream_retention_period(StreamName="events", RetentionPeriodHours=30)
-    with kinesis_error("InvalidArgumentException", "longer", "IncreaseStreamRetentionPeriod"):
+    with json_error("InvalidArgumentException", "longer", "IncreaseStreamRetentionPeriod"):
         kinesis.decrease_stream_retention_period(StreamName="events", RetentionPeriodHours=72)
-    with kinesis_error("InvalidArgumentException", "RetentionPeriodHours", "23"):
+    with json_error("InvalidArgumentException", "RetentionPeriodHours", "23"):
         kinesis.decrease_stream_retention_period(StreamName="events", RetentionPeriodHours=23)
     kinesis.decrease_stream_retention_period(StreamName="events", RetentionPeriodHours=24)
     kinesis.increase_stream_retention_period(StreamName="events", RetentionPeriodHours=8760)
@@ -389,27 +392,27 @@ def test_records_past_retention_are_gone(
 # ------------------------------------------------------------ mode, monitoring, limits
 
 
-def test_update_stream_mode(kinesis: Any, kinesis_error: KinesisError) -> None:
+def test_update_stream_mode(kinesis: Any, json_error: ErrorExpectation) -> None:
     """UpdateStreamMode PROVISIONED -> ON_DEMAND -> PROVISIONED keeps the shards."""
     arn = create(kinesis, "events", 2)
     kinesis.update_stream_mode(StreamARN=arn, StreamModeDetails={"StreamMode": "ON_DEMAND"})
     summary = kinesis.describe_stream_summary(StreamName="events")["StreamDescriptionSummary"]
     assert summary["StreamModeDetails"] == {"StreamMode": "ON_DEMAND"}
     assert summary["OpenShardCount"] == 2
-    with kinesis_error("ResourceInUseException", "ON_DEMAND"):
+    with json_error("ResourceInUseException", "ON_DEMAND"):
         kinesis.update_stream_mode(StreamARN=arn, StreamModeDetails={"StreamMode": "ON_DEMAND"})
     kinesis.update_stream_mode(StreamARN=arn, StreamModeDetails={"StreamMode": "PROVISIONED"})
     summary = kinesis.describe_stream_summary(StreamName="events")["StreamDescriptionSummary"]
     assert summary["StreamModeDetails"] == {"StreamMode": "PROVISIONED"}
 
 
-def test_update_max_record_size(kinesis: Any, kinesis_error: KinesisError) -> None:
+def test_update_max_record_size(kinesis: Any, json_error: ErrorExpectation) -> None:
     """UpdateMaxRecordSize within 1024..10240 KiB."""
     arn = create(kinesis, "events")
     kinesis.update_max_record_size(StreamARN=arn, MaxRecordSizeInKiB=4096)
     summary = kinesis.describe_stream_summary(StreamName="events")["StreamDescriptionSummary"]
     assert summary["MaxRecordSizeInKiB"] == 4096
-    with kinesis_error("ValidationException", "maxRecordSizeInKiB"):
+    with json_error("ValidationException", "maxRecordSizeInKiB"):
         kinesis.update_max_record_size(StreamARN=arn, MaxRecordSizeInKiB=20000)
 
 
@@ -452,7 +455,7 @@ def test_describe_limits_counts_open_shards(kinesis: Any) -> None:
 # ------------------------------------------------------------ tags
 
 
-def test_stream_tags_add_list_page_remove(kinesis: Any, kinesis_error: KinesisError) -> None:
+def test_stream_tags_add_list_page_remove(kinesis: Any, json_error: ErrorExpectation) -> None:
     """AddTagsToStream / ListTagsForStream (Limit, ExclusiveStartTagKey) / RemoveTagsFromStream."""
     create(kinesis, "events")
     kinesis.add_tags_to_stream(StreamName="events", Tags={"a": "1", "b": "2", "c": "3"})
@@ -468,23 +471,23 @@ def test_stream_tags_add_list_page_remove(kinesis: Any, kinesis_error: KinesisEr
         {"Key": "a", "Value": "changed"},
         {"Key": "c", "Value": "3"},
     ]
-    with kinesis_error("ResourceNotFoundException", "ghost"):
+    with json_error("ResourceNotFoundException", "ghost"):
         kinesis.add_tags_to_stream(StreamName="ghost", Tags={"a": "1"})
 
 
-def test_fifty_one_tags_are_refused(kinesis: Any, kinesis_error: KinesisError) -> None:
+def test_fifty_one_tags_are_refused(kinesis: Any, json_error: ErrorExpectation) -> None:
     """AddTagsToStream / TagResource past 50 tags on a stream: InvalidArgumentException."""
     arn = create(kinesis, "events")
     kinesis.add_tags_to_stream(StreamName="events", Tags={f"k{i:02d}": "v" for i in range(50)})
-    with kinesis_error("InvalidArgumentException", "50"):
+    with json_error("InvalidArgumentException", "50"):
         kinesis.add_tags_to_stream(StreamName="events", Tags={"one-more": "v"})
-    with kinesis_error("InvalidArgumentException", "50"):
+    with json_error("InvalidArgumentException", "50"):
         kinesis.tag_resource(ResourceARN=arn, Tags={"one-more": "v"})
     kinesis.add_tags_to_stream(StreamName="events", Tags={"k00": "replaced"})  # not a new key
     assert len(kinesis.list_tags_for_resource(ResourceARN=arn)["Tags"]) == 50
 
 
-def test_tag_resource_by_arn(kinesis: Any, kinesis_error: KinesisError) -> None:
+def test_tag_resource_by_arn(kinesis: Any, json_error: ErrorExpectation) -> None:
     """TagResource / UntagResource / ListTagsForResource on a stream ARN."""
     arn = create(kinesis, "events")
     kinesis.tag_resource(ResourceARN=arn, Tags={"env": "test", "team": "ml"})
@@ -499,14 +502,14 @@ def test_tag_resource_by_arn(kinesis: Any, kinesis_error: KinesisError) -> None:
     assert kinesis.list_tags_for_stream(StreamName="events")["Tags"] == [
         {"Key": "team", "Value": "ml"}
     ]
-    with kinesis_error("ResourceNotFoundException", "ghost"):
+    with json_error("ResourceNotFoundException", "ghost"):
         kinesis.list_tags_for_resource(ResourceARN=f"{ARN_PREFIX}ghost")
 
 
 # ------------------------------------------------------------ consumers
 
 
-def test_stream_consumers_lifecycle(kinesis: Any, kinesis_error: KinesisError) -> None:
+def test_stream_consumers_lifecycle(kinesis: Any, json_error: ErrorExpectation) -> None:
     """RegisterStreamConsumer, DescribeStreamConsumer (by name and ARN), ListStreamConsumers,
     DeregisterStreamConsumer; duplicate and missing consumers."""
     arn = create(kinesis, "events")
@@ -518,7 +521,7 @@ def test_stream_consumers_lifecycle(kinesis: Any, kinesis_error: KinesisError) -
     by_arn = kinesis.describe_stream_consumer(ConsumerARN=consumer["ConsumerARN"])
     assert by_name["ConsumerDescription"] == by_arn["ConsumerDescription"]
     assert by_arn["ConsumerDescription"]["StreamARN"] == arn
-    with kinesis_error("ResourceInUseException", "reader", "already exists"):
+    with json_error("ResourceInUseException", "reader", "already exists"):
         kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="reader")
     kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="another")
     listed = kinesis.list_stream_consumers(StreamARN=arn)["Consumers"]
@@ -535,23 +538,23 @@ def test_stream_consumers_lifecycle(kinesis: Any, kinesis_error: KinesisError) -
     kinesis.deregister_stream_consumer(ConsumerARN=consumer["ConsumerARN"])
     kinesis.deregister_stream_consumer(StreamARN=arn, ConsumerName="another")
     assert kinesis.list_stream_consumers(StreamARN=arn)["Consumers"] == []
-    with kinesis_error("ResourceNotFoundException", "reader"):
+    with json_error("ResourceNotFoundException", "reader"):
         kinesis.describe_stream_consumer(StreamARN=arn, ConsumerName="reader")
-    with kinesis_error("ResourceNotFoundException", "reader"):
+    with json_error("ResourceNotFoundException", "reader"):
         kinesis.deregister_stream_consumer(ConsumerARN=consumer["ConsumerARN"])
-    with kinesis_error("ResourceNotFoundException", "ghost"):
+    with json_error("ResourceNotFoundException", "ghost"):
         kinesis.register_stream_consumer(StreamARN=f"{ARN_PREFIX}ghost", ConsumerName="x")
 
 
-def test_stream_consumer_limits_and_naming(kinesis: Any, kinesis_error: KinesisError) -> None:
+def test_stream_consumer_limits_and_naming(kinesis: Any, json_error: ErrorExpectation) -> None:
     """RegisterStreamConsumer: 20 per stream, the 21st is LimitExceeded;
     DescribeStreamConsumer needs ConsumerARN, or StreamARN with ConsumerName."""
     arn = create(kinesis, "events")
     for i in range(20):
         kinesis.register_stream_consumer(StreamARN=arn, ConsumerName=f"c{i:02d}")
-    with kinesis_error("LimitExceededException", "20"):
+    with json_error("LimitExceededException", "20"):
         kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="one-more")
-    with kinesis_error("InvalidArgumentException", "ConsumerARN", "ConsumerName"):
+    with json_error("InvalidArgumentException", "ConsumerARN", "ConsumerName"):
         kinesis.describe_stream_consumer(ConsumerName="c00")
     page = kinesis.list_stream_consumers(StreamARN=arn, MaxResults=15)
     assert len(page["Consumers"]) == 15
@@ -560,13 +563,13 @@ def test_stream_consumer_limits_and_naming(kinesis: Any, kinesis_error: KinesisE
     assert "NextToken" not in rest
 
 
-def test_bad_tags_are_refused(kinesis: Any, kinesis_error: KinesisError) -> None:
+def test_bad_tags_are_refused(kinesis: Any, json_error: ErrorExpectation) -> None:
     """AddTagsToStream: keys starting with aws: are refused by the engine, values over 256
     chars by the model."""
     create(kinesis, "events")
-    with kinesis_error("InvalidArgumentException", "aws:owner"):
+    with json_error("InvalidArgumentException", "aws:owner"):
         kinesis.add_tags_to_stream(StreamName="events", Tags={"aws:owner": "me"})
-    with kinesis_error("ValidationException", "tags.k", "256"):
+    with json_error("ValidationException", "tags.k", "256"):
         kinesis.add_tags_to_stream(StreamName="events", Tags={"k": "v" * 257})
     assert kinesis.list_tags_for_stream(StreamName="events")["Tags"] == []
 
@@ -643,11 +646,11 @@ def test_malformed_json_requests_are_400s(
 
 
 def test_wrong_types_through_boto3_without_client_validation(
-    connect: Any, fogbank: Fogbank, kinesis_error: KinesisError
+    connect: Any, fogbank: Fogbank, json_error: ErrorExpectation
 ) -> None:
     """PutRecord with Data a str that is not base64 is refused with a 400, not a 500."""
     client = connect(fogbank, parameter_validation=False)
-    with kinesis_error("ValidationException", "shardCount"):
+    with json_error("ValidationException", "shardCount"):
         client.create_stream(StreamName="events", ShardCount=0)
     create(client, "events")
     answer = client.put_record(StreamName="events", Data=base64.b64encode(b"x"), PartitionKey="k")
