@@ -24,7 +24,8 @@ import pytest
 
 from fogbank import Fogbank, FogbankConfig
 from fogbank.catalog.classifiers import FileSource, classify, type_name
-from fogbank.catalog.crawler import Crawler, Crawlers, _glob
+from fogbank.catalog.crawl import glob_pattern
+from fogbank.catalog.crawler import Crawler, Crawlers
 from fogbank.core.errors import (
     AlreadyExistsException,
     CrawlerNotRunningException,
@@ -282,7 +283,7 @@ def test_a_large_text_file_is_sampled_and_its_record_count_estimated() -> None:
     ],
 )
 def test_exclusion_globs(pattern: str, key: str, matches: bool) -> None:
-    assert (_glob(pattern).fullmatch(key) is not None) == matches
+    assert (glob_pattern(pattern).fullmatch(key) is not None) == matches
 
 
 # ---------------------------------------------------------------------- crawls
