@@ -10,6 +10,7 @@ from types import TracebackType
 
 from fogbank.catalog import Catalog
 from fogbank.catalog.crawler import Crawlers
+from fogbank.catalog.custom import Classifiers
 from fogbank.core.clock import Clock, SystemClock
 from fogbank.core.config import FogbankConfig
 from fogbank.core.store import ControlPlaneStore
@@ -38,10 +39,12 @@ class Fogbank:
             region=self.config.region,
             limits=self.config.limits,
         )
+        self.classifiers = Classifiers(self.store, clock=self.clock)
         self.crawlers = Crawlers(
             self.store,
             self.lake,
             self.catalog,
+            self.classifiers,
             clock=self.clock,
             account_id=self.config.account_id,
             region=self.config.region,

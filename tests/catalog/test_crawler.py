@@ -12,18 +12,21 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import cramjam
+import fastavro
 import pyarrow as pa
 import pyarrow.orc as orc
 import pyarrow.parquet as pq
 import pytest
 
 from fogbank import Fogbank, FogbankConfig
-from fogbank.catalog.classifiers import FileSource, classify, type_name
+from fogbank.catalog.classifiers import FileSource, UnreadableFile, classify, type_name
 from fogbank.catalog.crawl import glob_pattern
 from fogbank.catalog.crawler import Crawler, Crawlers
 from fogbank.core.errors import (
@@ -232,15 +235,137 @@ def test_a_header_only_csv_is_unknown() -> None:
     assert classify(source(b"id,name\n")).classification == "UNKNOWN"
 
 
-def test_avro_without_fastavro_is_skipped_and_says_so() -> None:
-    try:
-        import fastavro  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
-    except ImportError:
-        found = classify(source(b"Obj\x01" + b"\x00" * 32))
-        assert found.classification == "UNKNOWN"
-        assert "fastavro" in found.notes[0]
-    else:
-        pytest.skip("fastavro is installed")
+def avro_bytes(schema: dict[str, Any], records: list[dict[str, Any]], codec: str = "null") -> bytes:
+    buffer = io.BytesIO()
+    fastavro.writer(buffer, fastavro.parse_schema(schema), records, codec=codec)
+    return buffer.getvalue()
+
+
+AVRO_SCHEMA: dict[str, Any] = {
+    "type": "record",
+    "name": "Click",
+    "fields": [
+        {"name": "id", "type": "long"},
+        {"name": "score", "type": ["null", "double"]},
+        {"name": "flag", "type": "boolean"},
+        {"name": "day", "type": {"type": "int", "logicalType": "date"}},
+        {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+        {"name": "tags", "type": {"type": "array", "items": "string"}},
+        {"name": "attrs", "type": {"type": "map", "values": "int"}},
+        {
+            "name": "where",
+            "type": {
+                "type": "record",
+                "name": "Where",
+                "fields": [{"name": "x", "type": "float"}, {"name": "n", "type": "int"}],
+            },
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize("codec", ["null", "deflate", "snappy"])
+def test_avro_schema_comes_from_the_header_with_glue_type_names(codec: str) -> None:
+    records = [
+        {
+            "id": 1,
+            "score": None,
+            "flag": True,
+            "day": date(2024, 1, 2),
+            "at": datetime(2024, 1, 2, 3, 4, 5),
+            "tags": ["a"],
+            "attrs": {"k": 1},
+            "where": {"x": 1.5, "n": 2},
+        }
+    ]
+    found = classify(source(avro_bytes(AVRO_SCHEMA, records, codec)))
+    assert found.classification == "avro"
+    assert [(n, type_name(t)) for n, t in found.columns] == [
+        ("id", "bigint"),
+        ("score", "double"),
+        ("flag", "boolean"),
+        ("day", "date"),
+        ("at", "timestamp"),
+        ("tags", "array<string>"),
+        ("attrs", "map<string,int>"),
+        ("where", "struct<x:float,n:int>"),
+    ]
+
+
+def test_a_corrupt_avro_file_is_unreadable() -> None:
+    with pytest.raises(UnreadableFile):
+        classify(source(b"Obj\x01" + b"\xff" * 32))
+
+
+def snappy_framed(data: bytes) -> bytes:
+    return bytes(cramjam.snappy.compress(data))
+
+
+def hadoop_snappy(data: bytes) -> bytes:
+    """Hadoop's SnappyCodec: per block, the uncompressed length, then one compressed run."""
+    out = bytearray()
+    for start in range(0, len(data), 64 * 1024):
+        block = data[start : start + 64 * 1024]
+        raw = bytes(cramjam.snappy.compress_raw(block))
+        out += len(block).to_bytes(4, "big") + len(raw).to_bytes(4, "big") + raw
+    return bytes(out)
+
+
+def lz4_frame(data: bytes) -> bytes:
+    return bytes(cramjam.lz4.compress(data))
+
+
+def zipped(data: bytes, members: int = 1) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for index in range(members):
+            archive.writestr(f"part-{index}.csv", data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("compress", "kind", "name"),
+    [
+        (snappy_framed, "snappy", "data.sz"),
+        (hadoop_snappy, "snappy", "data.snappy"),
+        (lz4_frame, "lz4", "data.lz4"),
+        (zipped, "zip", "data.zip"),
+    ],
+)
+def test_snappy_lz4_and_zip_are_classified_as_what_they_hold(
+    compress: Callable[[bytes], bytes], kind: str, name: str
+) -> None:
+    data = compress(csv_bytes([["id", "v"], [1, 0.5], [2, 1.5]]))
+    found = classify(FileSource(len(data), lambda start, end: data[start:end], name=name))
+    assert (found.classification, found.compression) == ("csv", kind)
+    assert [(n, type_name(t)) for n, t in found.columns] == [("id", "bigint"), ("v", "double")]
+    assert found.record_count == 2
+
+
+@pytest.mark.parametrize("compress", [snappy_framed, hadoop_snappy, zipped])
+def test_large_compressed_files_are_sampled_from_their_start(
+    compress: Callable[[bytes], bytes],
+) -> None:
+    data = compress(json_lines([{"id": i, "name": f"n{i % 97}" * 5} for i in range(60_000)]))
+    reads: list[tuple[int, int]] = []
+
+    def read(start: int, end: int) -> bytes:
+        reads.append((start, end))
+        return data[start:end]
+
+    found = classify(FileSource(len(data), read, name="big.snappy"))
+    assert found.classification == "json"
+    assert found.sampled_records == 1000
+    assert 40_000 <= found.record_count <= 80_000
+    if compress is not zipped:  # ZIP reads its directory at the end, then the member
+        assert sum(end - start for start, end in reads) <= 1024 * 1024
+
+
+def test_a_zip_of_several_files_is_unknown_and_says_why() -> None:
+    data = zipped(csv_bytes([["id", "v"], [1, 2], [3, 4]]), members=2)
+    found = classify(source(data))
+    assert found.classification == "UNKNOWN"
+    assert "exactly one file" in found.notes[0]
 
 
 def test_an_empty_file_is_unknown() -> None:
@@ -542,6 +667,132 @@ def test_a_table_level_above_the_target_fails_the_crawl(
     assert "TableLevelConfiguration" in (crawler.last_crawl.error_message or "")
 
 
+def test_more_tables_than_the_table_threshold_fails_and_writes_nothing(
+    fb: Fogbank, put: Callable[[str, bytes], None], crawl: Callable[..., Crawler]
+) -> None:
+    put("many/a/x.json", json_lines([{"a": 1}]))
+    put("many/b/y.csv", csv_bytes([["id", "v"], [1, 2], [3, 4]]))
+    put("many/c/z.json", json_lines([{"q": "s", "r": [1]}]))
+    output = {"Version": 1.0, "CrawlerOutput": {"Tables": {"TableThreshold": 2}}}
+    crawler = crawl("many/", Configuration=json.dumps(output))
+    assert crawler.last_crawl is not None and crawler.last_crawl.status == "FAILED"
+    message = crawler.last_crawl.error_message or ""
+    assert "Table Threshold value = 2, Tables detected - 3" in message
+    with pytest.raises(EntityNotFoundException):
+        fb.catalog.get_database("db")  # not even the database is written
+    output["CrawlerOutput"]["Tables"]["TableThreshold"] = 3
+    crawler = crawl("many/", Configuration=json.dumps(output))
+    assert crawler.last_crawl is not None and crawler.last_crawl.status == "SUCCEEDED"
+    assert len(fb.catalog.get_tables("db").items) == 3
+
+
+INCREMENTAL: dict[str, Any] = {
+    "RecrawlPolicy": {"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"},
+    "SchemaChangePolicy": {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"},
+}
+
+
+def test_crawl_new_folders_only_reads_only_new_folders(
+    fb: Fogbank, put: Callable[[str, bytes], None], crawl: Callable[..., Crawler]
+) -> None:
+    for day in (1, 2, 3):
+        put(f"events/day={day}/a.json", json_lines([{"id": day, "kind": "x", "page": "/", "n": 1}]))
+    read: list[str] = []
+    fb.crawlers.before_file = read.append
+    crawl("events/", **INCREMENTAL)  # the first run reads everything
+    assert len(read) == 3
+    assert [k["Name"] for k in fb.catalog.get_table("db", "events").partition_keys] == ["day"]
+    read.clear()
+    # similar enough to be partitions (4 of 5 columns shared), though LOG keeps the schema
+    put("events/day=4/a.json", json_lines([{"id": 4, "kind": "y", "page": "/", "n": 2, "e": 1.5}]))
+    put("events/day=5/a.json", json_lines([{"id": 5, "kind": "z", "page": "/a", "n": 3}]))
+    put("events/day=1/b.json", json_lines([{"id": 9, "other": "new file, old folder"}]))
+    put("events/day=6/a.csv", csv_bytes([["id", "v"], [1, 2], [3, 4]]))  # another format
+    put("elsewhere.json", json_lines([{"a": 1}]))  # outside the target
+    crawler = crawl("events/", **INCREMENTAL)
+    assert crawler.last_crawl is not None and crawler.last_crawl.status == "SUCCEEDED"
+    assert sorted(read) == [
+        f"s3://{BUCKET}/events/day={d}/a.{x}" for d, x in ((4, "json"), (5, "json"), (6, "csv"))
+    ]
+    partitions = fb.catalog.get_partitions("db", "events").items
+    assert sorted(p.values for p in partitions) == [("1",), ("2",), ("3",), ("4",), ("5",)]
+    # LOG: the table's schema is left as the first crawl found it
+    assert [n for n, _ in columns(fb, "events")] == ["id", "kind", "page", "n"]
+    crawls, _ = fb.crawlers.list_crawls("c")
+    assert json.loads(crawls[0].summary or "{}") == {"PARTITION": {"ADD": {"Count": 2}}}
+    read.clear()
+    crawl("events/", **INCREMENTAL)  # nothing new
+    assert read == []
+
+
+def test_crawl_new_folders_only_needs_log_policies_and_fixed_targets(fb: Fogbank) -> None:
+    definition: Any = {
+        "Name": "inc",
+        "Role": "r",
+        "Targets": {"S3Targets": [{"Path": "s3://b/x/"}]},
+        "RecrawlPolicy": {"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"},
+    }
+    with pytest.raises(InvalidInputException, match="only LOG DeleteBehavior"):
+        fb.crawlers.create_crawler(definition)
+    fb.crawlers.create_crawler({**definition, **INCREMENTAL})
+    with pytest.raises(InvalidInputException, match="cannot change"):
+        fb.crawlers.update_crawler("inc", {"Targets": {"S3Targets": [{"Path": "s3://b/y/"}]}})
+    fb.crawlers.update_crawler(
+        "inc",
+        {
+            "Targets": {"S3Targets": [{"Path": "s3://b/y/"}]},
+            "RecrawlPolicy": {"RecrawlBehavior": "CRAWL_EVERYTHING"},
+        },
+    )
+
+
+APACHE = '10.0.0.{n} - - [10/Oct/2024:13:55:{n:02d} +0000] "GET /p{n} HTTP/1.1" 200 {size}\n'
+
+
+def test_custom_classifiers_run_first_in_the_crawlers_order(
+    fb: Fogbank, put: Callable[[str, bytes], None], crawl: Callable[..., Crawler]
+) -> None:
+    logs = "".join(APACHE.format(n=n, size=100 + n) for n in range(20)).encode()
+    put("logs/day=1/access.log", logs)
+    put("logs/day=2/access.log", logs)
+    put("people/p.psv", b"alice|30\nbob|41\n")
+    fb.classifiers.create_classifier(
+        {
+            "GrokClassifier": {
+                "Name": "access",
+                "Classification": "apache-access",
+                "GrokPattern": "%{IPORHOST:client} %{USER:ident} %{USER:auth} "
+                '\\[%{HTTPDATE:at}\\] "%{WORD:verb} %{NOTSPACE:path} HTTP/%{NUMBER:version}" '
+                "%{INT:status:int} %{INT:bytes:long}",
+            }
+        }
+    )
+    fb.classifiers.create_classifier(
+        {
+            "CsvClassifier": {
+                "Name": "pipes",
+                "Delimiter": "|",
+                "ContainsHeader": "ABSENT",
+                "Header": ["name", "age"],
+            }
+        }
+    )
+    crawler = crawl("logs/", "people/", Classifiers=["access", "pipes"])
+    assert crawler.last_crawl is not None and crawler.last_crawl.status == "SUCCEEDED"
+    logs_table = fb.catalog.get_table("db", "logs")
+    assert (logs_table.parameters or {})["classification"] == "apache-access"
+    sd = logs_table.storage_descriptor or {}
+    assert sd["SerdeInfo"]["SerializationLibrary"] == "com.amazonaws.glue.serde.GrokSerDe"
+    assert columns(fb, "logs")[-2:] == [("status", "int"), ("bytes", "bigint")]
+    assert [k["Name"] for k in logs_table.partition_keys] == ["day"]
+    assert columns(fb, "people") == [("name", "string"), ("age", "bigint")]
+    # without them the logs are nothing the built-ins know
+    fb.catalog.delete_table("db", "logs")
+    crawl("logs/", name="plain")
+    with pytest.raises(EntityNotFoundException):
+        fb.catalog.get_table("db", "logs")
+
+
 # ---------------------------------------------------------------------- lifecycle
 
 
@@ -631,6 +882,7 @@ def test_a_crawl_interrupted_by_a_crash_is_failed_on_next_open(
         fb.store,
         fb.lake,
         fb.catalog,
+        fb.classifiers,
         clock=fb.clock,
         account_id=fb.config.account_id,
         region=fb.config.region,
@@ -650,6 +902,7 @@ def test_a_crawl_that_another_live_process_runs_is_left_alone(
         fb.store,
         fb.lake,
         fb.catalog,
+        fb.classifiers,
         clock=fb.clock,
         account_id=fb.config.account_id,
         region=fb.config.region,
@@ -717,9 +970,19 @@ def test_a_missing_bucket_fails_the_crawl(fb: Fogbank) -> None:
             InvalidInputException,
             "JdbcTargets",
         ),
-        ({"Classifiers": ["mine"]}, EntityNotFoundException, "mine"),
+        ({"Classifiers": ["missing"]}, EntityNotFoundException, "missing"),
         ({"Schedule": "every day"}, InvalidInputException, "cron"),
         ({"Configuration": "not json"}, InvalidInputException, "Configuration"),
+        (
+            {"Configuration": '{"CrawlerOutput": {"Tables": {"TableThreshold": 0}}}'},
+            InvalidInputException,
+            "TableThreshold",
+        ),
+        (
+            {"RecrawlPolicy": {"RecrawlBehavior": "CRAWL_EVENT_MODE"}},
+            InvalidInputException,
+            "CRAWL_EVENT_MODE",
+        ),
         (
             {"SchemaChangePolicy": {"UpdateBehavior": "NOPE"}},
             InvalidInputException,

@@ -512,7 +512,7 @@ def test_tags_on_databases_and_tables(glue: Any, json_error: ErrorExpectation) -
 
 def test_an_unserved_glue_operation_answers_not_implemented(glue: Any) -> None:
     with pytest.raises(ClientError) as caught:
-        glue.get_classifiers()
+        glue.get_dev_endpoints()
     assert caught.value.response["Error"]["Code"] == "NotImplemented"
 
 

@@ -186,3 +186,87 @@ def test_update_then_delete(glue: Any, lake: Fogbank) -> None:
     assert crawler["SchemaChangePolicy"]["UpdateBehavior"] == "LOG"
     glue.delete_crawler(Name="c")
     assert glue.list_crawlers()["CrawlerNames"] == []
+
+
+def json_lines(*records: dict[str, Any]) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in records).encode()
+
+
+def test_crawl_new_folders_only_adds_only_the_new_partitions(glue: Any, lake: Fogbank) -> None:
+    """CreateCrawler RecrawlPolicy CRAWL_NEW_FOLDERS_ONLY: the second crawl opens only the
+    new folder's file, and adds it as a partition of the table the first crawl made."""
+    for hour in ("00", "01"):
+        lake.lake.put_object(
+            "lake", f"clicks/hour={hour}/a.json", json_lines({"id": 1, "page": "/", "ms": 3})
+        )
+    opened: list[str] = []
+    lake.crawlers.before_file = opened.append
+    log_only = {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"}
+    expect_error(
+        "InvalidInputException",
+        glue.create_crawler,
+        Name="inc",
+        Role=ROLE,
+        DatabaseName="db",
+        Targets={"S3Targets": [{"Path": "s3://lake/clicks/"}]},
+        RecrawlPolicy={"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"},
+    )
+    glue.create_crawler(
+        Name="inc",
+        Role=ROLE,
+        DatabaseName="db",
+        Targets={"S3Targets": [{"Path": "s3://lake/clicks/"}]},
+        RecrawlPolicy={"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"},
+        SchemaChangePolicy=log_only,
+    )
+    glue.start_crawler(Name="inc")
+    wait_ready(glue, "inc")
+    assert len(opened) == 2
+    opened.clear()
+    lake.lake.put_object(
+        "lake", "clicks/hour=02/a.json", json_lines({"id": 2, "page": "/a", "ms": 4})
+    )
+    glue.start_crawler(Name="inc")
+    crawler = wait_ready(glue, "inc")
+    assert crawler["RecrawlPolicy"] == {"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"}
+    assert opened == ["s3://lake/clicks/hour=02/a.json"]
+    partitions = glue.get_partitions(DatabaseName="db", TableName="clicks")["Partitions"]
+    assert sorted(p["Values"] for p in partitions) == [["00"], ["01"], ["02"]]
+    crawls = glue.list_crawls(CrawlerName="inc")["Crawls"]
+    assert json.loads(crawls[0]["Summary"]) == {"PARTITION": {"ADD": {"Count": 1}}}
+
+
+def test_table_threshold_fails_the_crawl(glue: Any, lake: Fogbank) -> None:
+    """Configuration CrawlerOutput.Tables.TableThreshold: more tables fail the crawl."""
+    lake.lake.put_object("lake", "mixed/a/x.json", json_lines({"a": 1}))
+    lake.lake.put_object("lake", "mixed/b/y.json", json_lines({"q": [1], "r": "s"}))
+    glue.create_crawler(
+        Name="few",
+        Role=ROLE,
+        DatabaseName="db",
+        Targets={"S3Targets": [{"Path": "s3://lake/mixed/"}]},
+        Configuration=json.dumps(
+            {"Version": 1.0, "CrawlerOutput": {"Tables": {"TableThreshold": 1}}}
+        ),
+    )
+    glue.start_crawler(Name="few")
+    last = wait_ready(glue, "few")["LastCrawl"]
+    assert last["Status"] == "FAILED"
+    assert "Table Threshold value = 1, Tables detected - 2" in last["ErrorMessage"]
+
+
+def test_tags_on_a_crawler_arn(glue: Any, lake: Fogbank) -> None:
+    """TagResource / UntagResource / GetTags on arn:aws:glue:<region>:<account>:crawler/<name>."""
+    glue.create_crawler(
+        Name="tagged",
+        Role=ROLE,
+        Targets={"S3Targets": [{"Path": "s3://lake/x/"}]},
+        Tags={"team": "data"},
+    )
+    arn = f"arn:aws:glue:{lake.config.region}:{lake.config.account_id}:crawler/tagged"
+    assert glue.get_tags(ResourceArn=arn)["Tags"] == {"team": "data"}
+    glue.tag_resource(ResourceArn=arn, TagsToAdd={"stage": "dev"})
+    glue.untag_resource(ResourceArn=arn, TagsToRemove=["team"])
+    assert glue.get_tags(ResourceArn=arn)["Tags"] == {"stage": "dev"}
+    assert glue.list_crawlers(Tags={"stage": "dev"})["CrawlerNames"] == ["tagged"]
+    expect_error("EntityNotFoundException", glue.get_tags, ResourceArn=arn + "-missing")

@@ -1,7 +1,7 @@
 """Glue's built-in classifiers: what format a file is in, and the schema it holds.
 
 A crawler hands each sampled file to :func:`classify`, which tries the built-ins in
-AWS's order (avro, orc, parquet, json, csv; the log formats and XML are not built
+AWS's order (avro, orc, parquet, json, xml, csv; the log formats are not built
 here) and returns the first that recognises the file with certainty 1.0, or
 ``UNKNOWN``. Compressed text (gzip, bzip2) is decompressed first and classified as
 what it holds, remembering the compression for the table's ``compressionType``.
@@ -16,19 +16,19 @@ double, anything else that disagrees to string, new struct fields appended.
 
 from __future__ import annotations
 
-import bz2
 import csv
 import io
 import json
 import math
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from fogbank.catalog import compression
+from fogbank.catalog.compression import SAMPLE_BYTES
+
 # What Glue samples from a text file: the first 1,000 records or 1 MB.
 SAMPLE_RECORDS = 1000
-SAMPLE_BYTES = 1024 * 1024
 # CSV delimiters in the order the built-in classifier tries them.
 CSV_DELIMITERS = (",", "|", "\t", ";", "\x01")
 # Rule 2 of the CSV header heuristic: header fields (but the last) are under 150 chars.
@@ -108,6 +108,19 @@ def type_name(kind: GlueType) -> str:
 
 
 @dataclass(frozen=True)
+class Serde:
+    """How a table of a custom classifier's files is read, when not by the built-in
+    format's own input format and SerDe (Grok's GrokSerDe, XML's row tag)."""
+
+    input_format: str
+    output_format: str
+    library: str
+    parameters: tuple[tuple[str, str], ...] = ()
+    table_parameters: tuple[tuple[str, str], ...] = ()
+    """Extra table parameters the classifier sets (``grokPattern``, ``rowTag``...)."""
+
+
+@dataclass(frozen=True)
 class Classification:
     """What one file is, as the winning classifier saw it."""
 
@@ -130,9 +143,11 @@ class Classification:
     """Why a classifier stepped aside (a missing optional reader), for the crawl log."""
     exhausted: bool = True
     """Whether the sample held every record of the text it was given."""
+    serde: Serde | None = None
+    """Set by custom classifiers and by XML; None means the format's built-in SerDe."""
 
     @property
-    def format_key(self) -> tuple[str, str, str, bool, bool]:
+    def format_key(self) -> tuple[str, str, str, bool, bool, Serde | None]:
         """What must agree for two folders to be partitions of one table."""
         return (
             self.classification,
@@ -140,6 +155,7 @@ class Classification:
             self.delimiter or "",
             self.header,
             self.json_array,
+            self.serde,
         )
 
 
@@ -156,10 +172,18 @@ class FileSource:
         self,
         size: int,
         read_range: Callable[[int, int], bytes],
+        *,
+        name: str = "",
     ) -> None:
         self.size = size
+        self.name = name
+        """The object's key: Hadoop's Snappy files are known by their ``.snappy`` name."""
         self._read_range = read_range
         self._head: bytes | None = None
+
+    def read(self, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` of the file."""
+        return self._read_range(start, end)
 
     def head(self) -> bytes:
         """Up to :data:`SAMPLE_BYTES` from the start, read once."""
@@ -222,12 +246,17 @@ def classify(source: FileSource) -> Classification:
         return _orc(source)
     if head.startswith(b"PAR1"):
         return _parquet(source)
-    compression, text, complete, raw_used = _decompress(head, source.size)
-    for classifier in (_json, _csv):
-        found = classifier(text, complete)
-        if found is not None:
-            return _scaled(found, compression, complete, len(text), raw_used, source.size)
-    return Classification(UNKNOWN, 0.0, compression=compression)
+    found = compression.sample(source)
+    if found.note is not None:
+        return Classification(UNKNOWN, 0.0, compression=found.compression, notes=(found.note,))
+    text, complete, raw_used = found.text, found.complete, found.raw_used
+    for classifier in (_json, _xml, _csv):
+        recognised = classifier(text, complete)
+        if recognised is not None:
+            return _scaled(
+                recognised, found.compression, complete, len(text), raw_used, source.size
+            )
+    return Classification(UNKNOWN, 0.0, compression=found.compression)
 
 
 def _scaled(
@@ -258,40 +287,15 @@ def _scaled(
         header=found.header,
         quoted=found.quoted,
         json_array=found.json_array,
+        serde=found.serde,
     )
 
 
-def _decompress(head: bytes, size: int) -> tuple[str, bytes, bool, int]:
-    """``(compressionType, sample text bytes, whole file read?, raw bytes consumed)``.
-
-    A truncated stream is fine: the decompressors hand back what they could inflate,
-    which is the sample Glue would read anyway. Files of several concatenated members
-    (what ``cat a.gz b.gz`` makes, and gzip readers accept) are read member after member.
-    """
-    read_whole = len(head) >= size
-    make: Callable[[], Any]
-    if head.startswith(b"\x1f\x8b"):
-        kind, make = "gzip", lambda: zlib.decompressobj(wbits=31)
-    elif head.startswith(b"BZh"):
-        kind, make = "bzip2", bz2.BZ2Decompressor
-    else:
-        return "none", head, read_whole, len(head)
-    chunks: list[bytes] = []
-    produced, remaining = 0, head
-    while True:
-        decompressor = make()
-        try:
-            chunk = decompressor.decompress(remaining, SAMPLE_BYTES - produced)
-        except (zlib.error, OSError, EOFError):
-            return kind, b"".join(chunks), False, len(head) - len(remaining)
-        chunks.append(chunk)
-        produced += len(chunk)
-        tail = getattr(decompressor, "unconsumed_tail", b"")
-        if not decompressor.eof or tail or produced >= SAMPLE_BYTES:
-            return kind, b"".join(chunks), False, len(head) - len(tail)
-        remaining = decompressor.unused_data
-        if not remaining:
-            return kind, b"".join(chunks), read_whole, len(head)
+def text_sample(source: FileSource) -> tuple[str, bytes, bool, int]:
+    """A text file's sample as the text classifiers see it: ``(compressionType, up to
+    1 MB of uncompressed bytes, whole file read?, raw bytes consumed)``."""
+    found = compression.sample(source)
+    return found.compression, found.text, found.complete, found.raw_used
 
 
 # ---------------------------------------------------------------------- columnar
@@ -379,14 +383,9 @@ def _arrow_type(arrow: Any) -> GlueType:
 
 
 def _avro(source: FileSource) -> Classification:
-    """Avro through fastavro, an optional dependency: without it the file is UNKNOWN
-    and the crawl reports why."""
-    try:
-        import fastavro  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return Classification(
-            UNKNOWN, 0.0, notes=("an Avro file, skipped: install fastavro to crawl Avro",)
-        )
+    """Avro's schema, from the container file's header (fastavro reads no records)."""
+    import fastavro  # imported on first use: most crawls hold no Avro
+
     try:
         reader = fastavro.reader(source.open())
         schema = reader.writer_schema
@@ -552,12 +551,7 @@ def _csv_schema(
 ) -> Classification:
     first, data = rows[0], rows[1:]
     data_types = _column_types(data)
-    header = (
-        all(_value_type(v) == "string" for v in first)
-        and all(len(v) < _MAX_HEADER_FIELD for v in first[:-1])
-        and all(_valid_column_name(v) for v in first)
-        and any(kind not in ("string", NULL) for kind in data_types)
-    )
+    header = looks_like_header(first, data_types)
     if header:
         names = [v.strip() for v in first]
         kinds = data_types
@@ -579,6 +573,14 @@ def _csv_schema(
         quoted=quoted,
         exhausted=exhausted,
     )
+
+
+def _xml(text: bytes, complete: bool) -> Classification | None:
+    """XML through :mod:`fogbank.catalog.xmlfiles`, its row tag inferred."""
+    # imported here: xmlfiles builds on this module's types
+    from fogbank.catalog.xmlfiles import xml_classification
+
+    return xml_classification(text, complete, None)
 
 
 def _column_types(rows: Sequence[Sequence[str]]) -> list[GlueType]:
@@ -614,3 +616,37 @@ def _value_type(value: str) -> GlueType:
 def _valid_column_name(value: str) -> bool:
     stripped = value.strip()
     return 0 < len(stripped) <= 255 and all(c.isprintable() for c in stripped)
+
+
+# ---------------------------------------------------------------------- for custom classifiers
+
+
+def scaled_to_file(
+    found: Classification, sample: tuple[str, bytes, bool, int], size: int
+) -> Classification:
+    """A text classifier's result on :func:`text_sample`'s ``sample`` of a file of ``size``
+    bytes, with the compression and the file's estimated record count, as :func:`classify`
+    finishes the built-ins' results."""
+    compression, text, complete, raw_used = sample
+    return _scaled(found, compression, complete, len(text), raw_used, size)
+
+
+def value_type(value: str) -> GlueType:
+    """A CSV field's type as the built-in CSV classifier reads it (trimmed first)."""
+    return _value_type(value)
+
+
+def json_type(value: Any) -> GlueType:
+    """A parsed JSON value's type as the built-in JSON classifier names it."""
+    return _json_type(value)
+
+
+def looks_like_header(first: Sequence[str], data_types: Sequence[GlueType]) -> bool:
+    """The built-in CSV classifier's header rules: every field of the first row is a
+    string, short (but the last) and a valid column name, and some data column is not."""
+    return (
+        all(_value_type(v) == "string" for v in first)
+        and all(len(v) < _MAX_HEADER_FIELD for v in first[:-1])
+        and all(_valid_column_name(v) for v in first)
+        and any(kind not in ("string", NULL) for kind in data_types)
+    )

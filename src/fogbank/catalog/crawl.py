@@ -29,6 +29,7 @@ from fogbank.catalog.classifiers import (
     merge_fields,
     type_name,
 )
+from fogbank.catalog.custom import CustomClassifier, classify_custom
 from fogbank.catalog.engine import Catalog
 from fogbank.catalog.grouping import (
     TablePlan,
@@ -37,9 +38,10 @@ from fogbank.catalog.grouping import (
     group_units,
     parse_options,
     partition_values,
+    similar_columns,
     table_name,
 )
-from fogbank.catalog.model import PartitionInput, StorageDescriptor, TableInput
+from fogbank.catalog.model import PartitionInput, StorageDescriptor, Table, TableInput
 from fogbank.core.errors import (
     AlreadyExistsException,
     EntityNotFoundException,
@@ -77,6 +79,11 @@ class Cancelled(Exception):
     """StopCrawler was called: the run ends without writing to the catalog."""
 
 
+class CrawlFailure(Exception):
+    """A crawl that must fail with this message as its ErrorMessage, writing nothing
+    (more tables than the crawler's TableThreshold)."""
+
+
 @dataclass
 class Outcome:
     created: int = 0
@@ -85,6 +92,10 @@ class Outcome:
     partitions_added: int = 0
     partitions_updated: int = 0
     errors: list[str] = field(default_factory=list)
+    folders: set[str] = field(default_factory=set)
+    """Every folder holding objects that the crawl walked, read or (incremental) not:
+    what the next CRAWL_NEW_FOLDERS_ONLY run leaves alone."""
+    files_read: int = 0
 
     def summary(self) -> str:
         """ListCrawls' Summary: what changed, as Glue's JSON summary counts it."""
@@ -125,9 +136,16 @@ class Crawl:
         check_stop: Callable[[], None],
         outcome: Outcome,
         *,
+        classifiers: Sequence[CustomClassifier] = (),
+        known_folders: frozenset[str] | None = None,
         before_file: Callable[[str], None] | None = None,
     ) -> None:
         self._lake = lake
+        self._classifiers = classifiers
+        """The crawler's custom classifiers, in its order, as they were when it started."""
+        self._known = known_folders
+        """Set for an incremental run (CRAWL_NEW_FOLDERS_ONLY after a first crawl): the
+        folders earlier crawls walked, which this run does not read."""
         self._catalog = catalog
         self._before_file = before_file
         self._name = name
@@ -145,7 +163,13 @@ class Crawl:
             )
         plans: list[TablePlan] = []
         roots: list[str] = []
-        for target in self._definition["Targets"].get("S3Targets", []):
+        targets = self._definition["Targets"].get("S3Targets", [])
+        if self._known is not None:
+            new = [unit for target in targets for unit in self._scan(target)]
+            self._check_stop()
+            self._add_partitions(database, new)
+            return
+        for target in targets:
             units = self._scan(target)
             bucket, prefix = split_path(target["Path"])
             roots.append(f"s3://{bucket}/{prefix}")
@@ -163,6 +187,15 @@ class Crawl:
                 )
             plans.extend(group_at_level(units, depth, name))
         self._check_stop()
+        threshold = self._options.table_threshold
+        if threshold is not None and len(plans) > threshold:
+            for plan in plans:
+                log.info("crawler %s: table detected at %s", self._name, plan.units[0].location)
+            raise CrawlFailure(
+                f"Table Threshold value = {threshold}, Tables detected - {len(plans)}. Raise "
+                "CrawlerOutput.Tables.TableThreshold, or group more folders into one table "
+                '(Grouping.TableGroupingPolicy "CombineCompatibleSchemas").'
+            )
         self._write(database, plans, roots)
 
     # -- reading
@@ -181,6 +214,10 @@ class Crawl:
             by_folder.setdefault(tuple(relative.split("/")[:-1]), []).append(info)
         units: list[Unit] = []
         for folder, objects in sorted(by_folder.items()):
+            location = f"s3://{bucket}/{prefix}" + "".join(part + "/" for part in folder)
+            self._outcome.folders.add(location)
+            if self._known is not None and location in self._known:
+                continue
             folder_units: dict[tuple[Any, ...], Unit] = {}
             for index, info in enumerate(objects):
                 if sample is not None and index >= sample:
@@ -210,14 +247,16 @@ class Crawl:
         if (hook := self._before_file) is not None:
             hook(url)
         self._check_stop()
+        self._outcome.files_read += 1
 
         def read_range(start: int, end: int) -> bytes:
             with self._lake.get_object(bucket, key, byte_range=(start, end - 1)) as body:
                 data: bytes = body.read()
                 return data
 
+        source = FileSource(size, read_range, name=key)
         try:
-            found = classify(FileSource(size, read_range))
+            found = self._classify_source(source)
         except UnreadableFile as error:
             log.warning("crawler %s skipped %s: %s", self._name, url, error)
             self._outcome.errors.append(f"{url}: {error}")
@@ -227,7 +266,54 @@ class Crawl:
             self._outcome.errors.append(f"{url}: {note}")
         return found
 
+    def _classify_source(self, source: FileSource) -> Classification:
+        """Custom classifiers first, in the crawler's order: certainty 1.0 wins at once;
+        then the built-ins; with neither sure, the most certain custom result above 0.0."""
+        custom = classify_custom(self._classifiers, source) if self._classifiers else None
+        if custom is not None and custom.certainty >= 1.0:
+            return custom
+        found = classify(source)
+        if found.classification == UNKNOWN and custom is not None:
+            return custom
+        return found
+
     # -- writing
+
+    def _add_partitions(self, database: str, units: list[Unit]) -> None:
+        """An incremental run: each new folder becomes a partition of the crawler's
+        table it lies under, when its format and schema fit that table; no table is
+        created or changed, and a folder that fits none is logged and left out."""
+        tables: list[Table] = []
+        token: str | None = None
+        with contextlib.suppress(EntityNotFoundException):
+            while True:
+                page = self._catalog.get_tables(database, next_token=token)
+                tables.extend(
+                    t
+                    for t in page.items
+                    if t.partition_keys
+                    and (t.parameters or {}).get("UPDATED_BY_CRAWLER") == self._name
+                )
+                token = page.next_token
+                if token is None:
+                    break
+        plans: dict[tuple[str, tuple[str, ...]], TablePlan] = {}
+        for unit in units:
+            table = next((t for t in tables if _fits(t, unit)), None)
+            if table is None:
+                log.info(
+                    "crawler %s: new folder %s fits none of its partitioned tables; an "
+                    "incremental crawl adds no tables, so it is left out",
+                    self._name,
+                    unit.location,
+                )
+                continue
+            keys = [k["Name"] for k in table.partition_keys]
+            base = unit.folder[: len(unit.folder) - len(keys)]
+            plan = plans.setdefault((table.name, base), TablePlan(table.name, base, [], keys))
+            plan.units.append(unit)
+        for plan in plans.values():
+            self._write_partitions(database, plan.name, plan, update=False)
 
     def _write(self, database: str, plans: list[TablePlan], roots: list[str]) -> None:
         catalog = self._catalog
@@ -392,6 +478,26 @@ class Crawl:
 # ---------------------------------------------------------------------- shapes
 
 
+def _fits(table: Table, unit: Unit) -> bool:
+    """Whether a new folder can be a partition of a table an earlier crawl wrote: below
+    its location by as many folders as it has partition keys, in the same format, with
+    a similar schema."""
+    sd = table.storage_descriptor or {}
+    location = sd.get("Location", "")
+    if not location.endswith("/"):
+        location += "/"
+    if not unit.location.startswith(location):
+        return False
+    depth = unit.location[len(location) :].rstrip("/").count("/") + 1
+    parameters = table.parameters or {}
+    return (
+        depth == len(table.partition_keys)
+        and parameters.get("classification") == unit.first.classification
+        and parameters.get("compressionType", "none") == unit.first.compression
+        and similar_columns([[(c["Name"], None) for c in sd.get("Columns", [])], unit.columns])
+    )
+
+
 def _parameters(units: Sequence[Unit], crawler: str) -> dict[str, str]:
     first = units[0].first
     records = sum(u.records for u in units)
@@ -409,6 +515,8 @@ def _parameters(units: Sequence[Unit], crawler: str) -> dict[str, str]:
         "CrawlerSchemaDeserializerVersion": "1.0",
         "CrawlerSchemaSerializerVersion": "1.0",
     }
+    if first.serde is not None:
+        parameters.update(first.serde.table_parameters)
     if first.classification == "csv":
         parameters["delimiter"] = first.delimiter or ","
         parameters["columnsOrdered"] = "true"
@@ -424,12 +532,19 @@ def _storage(
     location: str,
     parameters: Mapping[str, str],
 ) -> StorageDescriptor:
-    input_format, output_format, serde = _FORMATS[found.classification]
-    serde_parameters = {"serialization.format": "1"}
-    if found.classification == "csv":
-        serde_parameters = {"field.delim": found.delimiter or ","}
-    elif found.classification == "json":
-        serde_parameters = {"paths": ",".join(name for name, _ in columns)}
+    if found.serde is not None:
+        input_format, output_format = found.serde.input_format, found.serde.output_format
+        serde = found.serde.library
+        serde_parameters = dict(found.serde.parameters)
+        if "paths" in serde_parameters:  # the JSON SerDe's columns, merged across files
+            serde_parameters["paths"] = ",".join(name for name, _ in columns)
+    else:
+        input_format, output_format, serde = _FORMATS[found.classification]
+        serde_parameters = {"serialization.format": "1"}
+        if found.classification == "csv":
+            serde_parameters = {"field.delim": found.delimiter or ","}
+        elif found.classification == "json":
+            serde_parameters = {"paths": ",".join(name for name, _ in columns)}
     return {
         "Columns": [{"Name": name, "Type": type_name(kind)} for name, kind in columns],
         "Location": location,

@@ -30,7 +30,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
-from fogbank.catalog.crawl import Cancelled, Crawl, Outcome, glob_pattern, split_path
+from fogbank.catalog.crawl import (
+    Cancelled,
+    Crawl,
+    CrawlFailure,
+    Outcome,
+    glob_pattern,
+    split_path,
+)
+from fogbank.catalog.custom import Classifiers
 from fogbank.catalog.engine import Catalog
 from fogbank.catalog.grouping import parse_options
 from fogbank.catalog.names import check_name
@@ -52,6 +60,8 @@ log = logging.getLogger(__name__)
 
 SERVICE = "glue"
 CRAWLER, CRAWL = "crawler", "crawl"
+# The folders a crawler's crawls have walked, for CRAWL_NEW_FOLDERS_ONLY.
+FOLDERS = "crawled-folders"
 READY, RUNNING, STOPPING = "READY", "RUNNING", "STOPPING"
 _SEP = "\x1f"
 _CRAWL_CEILING = 10**12
@@ -192,6 +202,7 @@ class Crawlers:
         store: ControlPlaneStore,
         lake: Lake,
         catalog: Catalog,
+        classifiers: Classifiers,
         *,
         clock: Clock,
         account_id: str,
@@ -200,6 +211,7 @@ class Crawlers:
         self._store = store
         self._lake = lake
         self._catalog = catalog
+        self._classifiers = classifiers
         self._clock = clock
         self.account_id = account_id
         self.region = region
@@ -237,6 +249,7 @@ class Crawlers:
             "Runtimes": [],
         }
         _apply(body, definition, creating=True)
+        self._classifiers.definitions(body.get("Classifiers") or ())
         try:
             self._store.put_resource(
                 SERVICE, CRAWLER, name, self.crawler_arn(name), body, state=READY, create_only=True
@@ -290,6 +303,7 @@ class Crawlers:
             )
         body = dict(current.body)
         _apply(body, changes, creating=False)
+        self._classifiers.definitions(body.get("Classifiers") or ())
         body["Version"] = int(body["Version"]) + 1
         body["LastUpdated"] = _iso(self._now())
         if (
@@ -313,6 +327,8 @@ class Crawlers:
             )
         self._store.delete_resource(SERVICE, CRAWLER, name)
         self._store.delete_resources(SERVICE, CRAWL, name_prefix=name + _SEP)
+        if self._store.find_resource(SERVICE, FOLDERS, name) is not None:
+            self._store.delete_resource(SERVICE, FOLDERS, name)
 
     # ------------------------------------------------------------------ runs
 
@@ -503,6 +519,8 @@ class Crawlers:
                 definition,
                 check_stop,
                 outcome,
+                classifiers=self._classifiers.definitions(definition.get("Classifiers") or ()),
+                known_folders=self._known_folders(name, definition),
                 before_file=self.before_file,
             ).run()
             if outcome.errors:
@@ -512,6 +530,8 @@ class Crawlers:
                 )
         except Cancelled:
             status = "CANCELLED"
+        except CrawlFailure as failure:
+            status, message = "FAILED", _truncate(str(failure))
         except FogbankError as error:
             status, message = "FAILED", _truncate(f"{error.code}: {error.message}")
         except Exception as error:  # the crawl's own bug must still leave it READY
@@ -556,6 +576,13 @@ class Crawlers:
         body["TablesDeleted"] = outcome.deleted
         for member in ("CrawlStart", "CrawlStartMonotonic", "CrawlId", "Owner"):
             body.pop(member, None)
+        if status == "SUCCEEDED":
+            folders = outcome.folders
+            if (known := self._known_folders(name, body)) is not None:
+                folders = folders | known
+            self._store.put_resource(
+                SERVICE, FOLDERS, name, f"{current.arn}/folders", {"Folders": sorted(folders)}
+            )
         self._store.put_resource(SERVICE, CRAWLER, name, current.arn, body, state=READY)
         state = {"SUCCEEDED": "COMPLETED", "CANCELLED": "STOPPED", "FAILED": "FAILED"}[status]
         crawl = self._store.find_resource(SERVICE, CRAWL, _crawl_key(name, sequence))
@@ -566,6 +593,15 @@ class Crawlers:
             self._store.put_resource(SERVICE, CRAWL, crawl.name, crawl.arn, record, state=state)
 
     # ------------------------------------------------------------------ plumbing
+
+    def _known_folders(self, name: str, definition: Mapping[str, Any]) -> frozenset[str] | None:
+        """For a CRAWL_NEW_FOLDERS_ONLY crawler that has crawled before, the folders its
+        crawls walked; None when the next run must read everything."""
+        recrawl = (definition.get("RecrawlPolicy") or {}).get("RecrawlBehavior")
+        if recrawl != "CRAWL_NEW_FOLDERS_ONLY":
+            return None
+        found = self._store.find_resource(SERVICE, FOLDERS, name)
+        return None if found is None else frozenset(found.body.get("Folders", ()))
 
     def _now(self) -> datetime:
         return self._clock.now().astimezone(UTC)
@@ -642,6 +678,8 @@ class Crawlers:
 
 def _apply(body: dict[str, Any], definition: Mapping[str, Any], *, creating: bool) -> None:
     """Check and copy the given members of a CreateCrawler/UpdateCrawler into ``body``."""
+    previous_targets = body.get("Targets") or {}
+    previous_recrawl = (body.get("RecrawlPolicy") or {}).get("RecrawlBehavior")
     for member in _MEMBERS:
         if (value := definition.get(member)) is not None:
             body[member] = value
@@ -673,11 +711,6 @@ def _apply(body: dict[str, Any], definition: Mapping[str, Any], *, creating: boo
             )
         for pattern in target.get("Exclusions") or ():
             glob_pattern(pattern)
-    if body.get("Classifiers"):
-        raise EntityNotFoundException(
-            f"Classifier {body['Classifiers'][0]} not found: fogbank has no custom "
-            "classifiers yet. Leave Classifiers out to use the built-in ones."
-        )
     policy = body.get("SchemaChangePolicy") or {}
     if policy.get("UpdateBehavior", "UPDATE_IN_DATABASE") not in _UPDATE_BEHAVIORS:
         raise InvalidInputException(
@@ -691,6 +724,30 @@ def _apply(body: dict[str, Any], definition: Mapping[str, Any], *, creating: boo
     if recrawl not in _RECRAWL_BEHAVIORS:
         raise InvalidInputException(
             f"RecrawlPolicy.RecrawlBehavior must be one of {', '.join(_RECRAWL_BEHAVIORS)}."
+        )
+    if recrawl == "CRAWL_EVENT_MODE":
+        raise InvalidInputException(
+            "RecrawlPolicy.RecrawlBehavior CRAWL_EVENT_MODE needs an S3 event queue, which "
+            "fogbank does not have; use CRAWL_NEW_FOLDERS_ONLY to read only new folders."
+        )
+    if recrawl == "CRAWL_NEW_FOLDERS_ONLY" and (
+        policy.get("UpdateBehavior", "UPDATE_IN_DATABASE") != "LOG"
+        or policy.get("DeleteBehavior", "DEPRECATE_IN_DATABASE") != "LOG"
+    ):
+        raise InvalidInputException(
+            'The SchemaChangePolicy for "Crawl new folders only" Amazon S3 target can have '
+            "only LOG DeleteBehavior value and LOG UpdateBehavior value. Give "
+            "SchemaChangePolicy {'UpdateBehavior': 'LOG', 'DeleteBehavior': 'LOG'}."
+        )
+    if (
+        not creating
+        and recrawl == "CRAWL_NEW_FOLDERS_ONLY"
+        and previous_recrawl == "CRAWL_NEW_FOLDERS_ONLY"
+        and _paths(previous_targets) != _paths(body["Targets"])
+    ):
+        raise InvalidInputException(
+            "The S3 targets of a crawler that crawls new folders only cannot change. Set "
+            "RecrawlPolicy CRAWL_EVERYTHING in the same update to change them."
         )
     if (configuration := body.get("Configuration")) is not None:
         try:
@@ -716,6 +773,10 @@ def _apply(body: dict[str, Any], definition: Mapping[str, Any], *, creating: boo
             body["Schedule"] = {"ScheduleExpression": schedule, "State": "SCHEDULED"}
     if (prefix := body.get("TablePrefix")) is not None and len(prefix) > 128:
         raise InvalidInputException("TablePrefix is at most 128 characters; give a shorter one.")
+
+
+def _paths(targets: Mapping[str, Any]) -> list[str]:
+    return sorted(target.get("Path", "") for target in targets.get("S3Targets") or ())
 
 
 def _crawl_key(name: str, sequence: int) -> str:

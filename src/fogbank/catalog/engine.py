@@ -507,7 +507,7 @@ class Catalog:
         return f"arn:aws:glue:{self.region}:{self.account_id}:table/{database}/{name}"
 
     def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
-        """TagResource: on a database's or a table's ARN."""
+        """TagResource: on a database's, a table's or a crawler's ARN."""
         resource = self._tagged_resource(arn)
         self._check_tag_count(dict(tags), self._store.list_tags(resource.arn))
         self._store.tag_resource(resource.arn, tags)
@@ -762,7 +762,8 @@ class Catalog:
             )
         not_found = EntityNotFoundException(
             f"The resource {arn} does not exist. Tags go on an existing database "
-            f"({self.database_arn('<db>')}) or table ({self.table_arn('<db>', '<table>')})."
+            f"({self.database_arn('<db>')}), table ({self.table_arn('<db>', '<table>')}) "
+            f"or crawler (arn:aws:glue:{self.region}:{self.account_id}:crawler/<name>)."
         )
         if match["region"] != self.region or match["account"] != self.account_id:
             raise not_found
@@ -772,6 +773,11 @@ class Catalog:
         if kind == "table" and "/" in path:
             database, _, table = path.partition("/")
             return self._table_resource(database, table)
+        if kind == "crawler" and path:
+            # crawlers are kept by the crawler engine; tags only need the resource's ARN
+            found = self._store.find_resource(SERVICE, "crawler", path)
+            if found is not None:
+                return found
         raise not_found
 
     def _database(self, body: Mapping[str, Any]) -> Database:

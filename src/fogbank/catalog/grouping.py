@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,8 @@ class Options:
     combine_compatible: bool = False
     """Grouping.TableGroupingPolicy CombineCompatibleSchemas: ignore schema similarity."""
     table_level: int | None = None
+    table_threshold: int | None = None
+    """CrawlerOutput.Tables.TableThreshold: a crawl finding more tables fails."""
     """Grouping.TableLevelConfiguration: the folder depth of tables, the bucket being 1."""
 
 
@@ -81,6 +84,14 @@ def parse_options(configuration: str | None) -> Options:
             f"Configuration Grouping.TableLevelConfiguration must be a whole number from 1 "
             f"(the bucket) down; got {level!r}."
         )
+    threshold = members(output.get("Tables")).get("TableThreshold")
+    if threshold is not None and (
+        not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1
+    ):
+        raise InvalidInputException(
+            "Configuration CrawlerOutput.Tables.TableThreshold must be a whole number greater "
+            f"than 0; got {threshold!r}."
+        )
     return Options(
         merge_new_columns=members(output.get("Tables")).get("AddOrUpdateBehavior")
         == "MergeNewColumns",
@@ -88,6 +99,7 @@ def parse_options(configuration: str | None) -> Options:
         == "InheritFromTable",
         combine_compatible=grouping.get("TableGroupingPolicy") == "CombineCompatibleSchemas",
         table_level=level,
+        table_threshold=threshold,
     )
 
 
@@ -152,15 +164,16 @@ def partition_keys(units: list[Unit], base: tuple[str, ...], *, combine: bool) -
 
 
 def similar(units: list[Unit]) -> bool:
-    union: set[str] = set()
-    for unit in units:
-        union |= {name.lower() for name, _ in unit.columns}
+    return similar_columns([unit.columns for unit in units])
+
+
+def similar_columns(schemas: Sequence[Sequence[tuple[str, Any]]]) -> bool:
+    """Whether each schema holds more than the partition threshold of their union."""
+    names = [{name.lower() for name, _ in columns} for columns in schemas]
+    union = set().union(*names)
     if not union:
         return True
-    return all(
-        len({name.lower() for name, _ in unit.columns}) / len(union) > SIMILARITY_THRESHOLD
-        for unit in units
-    )
+    return all(len(held) / len(union) > SIMILARITY_THRESHOLD for held in names)
 
 
 def partition_values(unit: Unit, plan: TablePlan) -> list[str]:

@@ -33,6 +33,9 @@ the gateway alone maps codes to statuses, in one table.
     ├── VersionMismatchException          a version id that is not the current one
     ├── ResourceNumberLimitExceededException a Glue quota reached
     ├── SchedulerTransitioningException   a crawler schedule changing state
+    ├── SchedulerRunningException         a crawler schedule started twice
+    ├── SchedulerNotRunningException      a crawler schedule stopped while not running
+    ├── NoScheduleException               a crawler schedule started with no schedule
     │                                   SigV4 auth (fogbank.gateway.auth), per protocol:
     ├── AccessDenied                      S3: no signature, expired presigned URL, bad date
     ├── AuthorizationHeaderMalformed      S3: an Authorization header it cannot read
@@ -191,6 +194,18 @@ class CrawlerNotRunningException(FogbankError):
 
 class CrawlerStoppingException(FogbankError):
     code = "CrawlerStoppingException"
+
+
+class SchedulerRunningException(FogbankError):
+    code = "SchedulerRunningException"
+
+
+class SchedulerNotRunningException(FogbankError):
+    code = "SchedulerNotRunningException"
+
+
+class NoScheduleException(FogbankError):
+    code = "NoScheduleException"
 
 
 class ConcurrentModificationException(FogbankError):

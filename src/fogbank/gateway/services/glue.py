@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from fogbank.catalog.crawler import Crawler
+from fogbank.catalog.custom import CustomClassifier
 from fogbank.catalog.engine import Catalog
 from fogbank.catalog.model import (
     Database,
@@ -540,3 +541,49 @@ def _crawler(crawler: Crawler) -> dict[str, Any]:
             "LakeFormationConfiguration": crawler.lake_formation_configuration,
         }
     )
+
+
+# ------------------------------------------------------------------ classifiers
+
+
+@OPERATIONS("CreateClassifier")
+def create_classifier(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fogbank.classifiers.create_classifier(p)
+    return {}
+
+
+@OPERATIONS("GetClassifier")
+def get_classifier(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    return {"Classifier": _classifier(fogbank.classifiers.get_classifier(p["Name"]))}
+
+
+@OPERATIONS("GetClassifiers")
+def get_classifiers(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    page = fogbank.classifiers.get_classifiers(
+        max_results=p.get("MaxResults", 100), next_token=p.get("NextToken")
+    )
+    return {"Classifiers": [_classifier(c) for c in page.items], "NextToken": page.next_token}
+
+
+@OPERATIONS("UpdateClassifier")
+def update_classifier(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fogbank.classifiers.update_classifier(p)
+    return {}
+
+
+@OPERATIONS("DeleteClassifier")
+def delete_classifier(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fogbank.classifiers.delete_classifier(p["Name"])
+    return {}
+
+
+def _classifier(classifier: CustomClassifier) -> dict[str, Any]:
+    return {
+        classifier.kind: {
+            "Name": classifier.name,
+            **classifier.members,
+            "CreationTime": classifier.creation_time,
+            "LastUpdated": classifier.last_updated,
+            "Version": classifier.version,
+        }
+    }
