@@ -61,10 +61,13 @@ class Fogbank:
 
     def reset(self) -> None:
         """Wipe every engine's state: what test suites ask for between tests."""
+        scheduling = self.crawlers.schedule_settings
         self.crawlers.close()
         self.lake.reset()
         self.streams.reset()
         self.store.reset()
+        if scheduling is not None:  # a server keeps running schedules after a reset
+            self.crawlers.run_schedules(**scheduling)
 
     def close(self) -> None:
         self.crawlers.close()

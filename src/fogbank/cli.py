@@ -154,6 +154,7 @@ def serve(
             f"region {cfg.region}  auth {cfg.auth}",
             highlight=False,
         )
+        fogbank.crawlers.run_schedules()  # crawler schedules run while the server does
         run_server(fogbank, host, port)
 
 

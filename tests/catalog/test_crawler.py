@@ -14,7 +14,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from fogbank import Fogbank, FogbankConfig
 from fogbank.catalog.classifiers import FileSource, UnreadableFile, classify, type_name
 from fogbank.catalog.crawl import glob_pattern
 from fogbank.catalog.crawler import Crawler, Crawlers
+from fogbank.core.clock import ManualClock
 from fogbank.core.errors import (
     AlreadyExistsException,
     CrawlerNotRunningException,
@@ -36,6 +37,9 @@ from fogbank.core.errors import (
     CrawlerStoppingException,
     EntityNotFoundException,
     InvalidInputException,
+    NoScheduleException,
+    SchedulerNotRunningException,
+    SchedulerRunningException,
 )
 
 BUCKET = "lake"
@@ -791,6 +795,88 @@ def test_custom_classifiers_run_first_in_the_crawlers_order(
     crawl("logs/", name="plain")
     with pytest.raises(EntityNotFoundException):
         fb.catalog.get_table("db", "logs")
+
+
+def wait_until(check: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not check():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def test_a_schedule_starts_the_crawler_when_it_falls_due(home: Path) -> None:
+    """Schedule cron(0 12 * * ? *), run by run_schedules (what `fogbank serve` calls):
+    nothing before noon, one crawl at noon, none once StopCrawlerSchedule stopped it."""
+    clock = ManualClock(datetime(2026, 3, 1, 11, 58, tzinfo=UTC))
+    with Fogbank(FogbankConfig.load(home=home, environ={}), clock=clock) as fb:
+        fb.lake.create_bucket(BUCKET)
+        fb.lake.put_object(BUCKET, "daily/a.json", json_lines([{"a": 1}]))
+        fb.crawlers.create_crawler(
+            {
+                "Name": "noon",
+                "Role": "r",
+                "DatabaseName": "db",
+                "Targets": {"S3Targets": [{"Path": f"s3://{BUCKET}/daily/"}]},
+                "Schedule": "cron(0 12 * * ? *)",
+            }
+        )
+        fb.crawlers.run_schedules(max_wait=0.01, sync_seconds=0.02)
+        clock.advance(60)  # 11:59: not yet due
+        time.sleep(0.1)
+        assert fb.crawlers.get_crawler("noon").last_crawl is None
+        clock.advance(60)  # 12:00
+        wait_until(lambda: fb.crawlers.get_crawler("noon").last_crawl is not None)
+        crawler = fb.crawlers.wait_for_crawler("noon", DEADLINE)
+        assert crawler.last_crawl is not None and crawler.last_crawl.status == "SUCCEEDED"
+        assert [t.name for t in fb.catalog.get_tables("db").items] == ["daily"]
+        fb.crawlers.stop_crawler_schedule("noon")
+        assert fb.crawlers.get_crawler("noon").schedule == {
+            "ScheduleExpression": "cron(0 12 * * ? *)",
+            "State": "NOT_SCHEDULED",
+        }
+        clock.advance(86_400)
+        time.sleep(0.1)
+        assert len(fb.crawlers.list_crawls("noon")[0]) == 1
+        # a schedule another process gives a crawler is read again by the server
+        other = Crawlers(
+            fb.store,
+            fb.lake,
+            fb.catalog,
+            fb.classifiers,
+            clock=clock,
+            account_id=fb.config.account_id,
+            region=fb.config.region,
+        )
+        other.update_crawler_schedule("noon", "cron(30 12 * * ? *)")
+        clock.advance(29 * 60)
+        time.sleep(0.2)  # many syncs: the server has read the new schedule
+        clock.advance(60)  # the next day, 12:30
+        wait_until(lambda: len(fb.crawlers.list_crawls("noon")[0]) == 2)
+        fb.crawlers.wait_for_crawler("noon", DEADLINE)
+
+
+def test_schedule_state_changes_and_errors(fb: Fogbank) -> None:
+    definition: Any = {"Name": "s", "Role": "r", "Targets": {"S3Targets": [{"Path": "s3://b/"}]}}
+    fb.crawlers.create_crawler(definition)
+    with pytest.raises(NoScheduleException, match="UpdateCrawlerSchedule"):
+        fb.crawlers.start_crawler_schedule("s")
+    with pytest.raises(SchedulerNotRunningException):
+        fb.crawlers.stop_crawler_schedule("s")
+    with pytest.raises(InvalidInputException, match="5 minutes"):
+        fb.crawlers.update_crawler_schedule("s", "cron(* * * * ? *)")
+    fb.crawlers.update_crawler_schedule("s", "cron(0/15 * * * ? *)")
+    with pytest.raises(SchedulerRunningException):
+        fb.crawlers.start_crawler_schedule("s")
+    fb.crawlers.stop_crawler_schedule("s")
+    fb.crawlers.start_crawler_schedule("s")
+    assert fb.crawlers.get_crawler("s").schedule == {
+        "ScheduleExpression": "cron(0/15 * * * ? *)",
+        "State": "SCHEDULED",
+    }
+    fb.crawlers.update_crawler("s", {"Schedule": ""})  # an empty schedule removes it
+    assert fb.crawlers.get_crawler("s").schedule is None
+    with pytest.raises(EntityNotFoundException):
+        fb.crawlers.start_crawler_schedule("ghost")
 
 
 # ---------------------------------------------------------------------- lifecycle

@@ -270,3 +270,35 @@ def test_tags_on_a_crawler_arn(glue: Any, lake: Fogbank) -> None:
     assert glue.get_tags(ResourceArn=arn)["Tags"] == {"stage": "dev"}
     assert glue.list_crawlers(Tags={"stage": "dev"})["CrawlerNames"] == ["tagged"]
     expect_error("EntityNotFoundException", glue.get_tags, ResourceArn=arn + "-missing")
+
+
+def test_crawler_schedule_operations(glue: Any, lake: Fogbank) -> None:
+    """UpdateCrawlerSchedule / StartCrawlerSchedule / StopCrawlerSchedule and their errors."""
+    glue.create_crawler(Name="sched", Role=ROLE, Targets={"S3Targets": [{"Path": "s3://lake/x/"}]})
+    assert "Schedule" not in glue.get_crawler(Name="sched")["Crawler"]
+    expect_error("NoScheduleException", glue.start_crawler_schedule, CrawlerName="sched")
+    expect_error("SchedulerNotRunningException", glue.stop_crawler_schedule, CrawlerName="sched")
+    message = expect_error(
+        "InvalidInputException",
+        glue.update_crawler_schedule,
+        CrawlerName="sched",
+        Schedule="cron(0/2 * * * ? *)",
+    )
+    assert "5 minutes" in message
+    expect_error(
+        "InvalidInputException",
+        glue.create_crawler,
+        Name="bad-cron",
+        Role=ROLE,
+        Targets={"S3Targets": [{"Path": "s3://lake/x/"}]},
+        Schedule="cron(0 12 * * * *)",
+    )
+    glue.update_crawler_schedule(CrawlerName="sched", Schedule="cron(15 3 ? * MON-FRI *)")
+    schedule = glue.get_crawler(Name="sched")["Crawler"]["Schedule"]
+    assert schedule == {"ScheduleExpression": "cron(15 3 ? * MON-FRI *)", "State": "SCHEDULED"}
+    expect_error("SchedulerRunningException", glue.start_crawler_schedule, CrawlerName="sched")
+    glue.stop_crawler_schedule(CrawlerName="sched")
+    assert glue.get_crawler(Name="sched")["Crawler"]["Schedule"]["State"] == "NOT_SCHEDULED"
+    glue.start_crawler_schedule(CrawlerName="sched")
+    assert glue.get_crawler(Name="sched")["Crawler"]["Schedule"]["State"] == "SCHEDULED"
+    expect_error("EntityNotFoundException", glue.start_crawler_schedule, CrawlerName="ghost")

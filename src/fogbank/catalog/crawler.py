@@ -42,6 +42,7 @@ from fogbank.catalog.custom import Classifiers
 from fogbank.catalog.engine import Catalog
 from fogbank.catalog.grouping import parse_options
 from fogbank.catalog.names import check_name
+from fogbank.catalog.schedule import CronSchedule, Scheduler, parse_schedule
 from fogbank.core.clock import Clock
 from fogbank.core.errors import (
     AlreadyExistsException,
@@ -51,7 +52,10 @@ from fogbank.core.errors import (
     EntityNotFoundException,
     FogbankError,
     InvalidInputException,
+    NoScheduleException,
     ResourceInUseException,
+    SchedulerNotRunningException,
+    SchedulerRunningException,
 )
 from fogbank.core.store import ControlPlaneStore, Resource
 from fogbank.lake.engine import Lake
@@ -217,6 +221,12 @@ class Crawlers:
         self.region = region
         self._runs: dict[str, _Run] = {}
         self._lock = threading.Lock()
+        self._scheduler: Scheduler | None = None
+        self._scheduled: set[str] = set()
+        self.schedule_settings: dict[str, float] | None = None
+        """How :meth:`run_schedules` was called, once it was (a reset runs them again)."""
+        self._sync_stop = threading.Event()
+        self._sync_thread: threading.Thread | None = None
         self.before_file: Callable[[str], None] | None = None
         """A test seam: called with each file's s3:// URL before it is classified, on
         the crawl's thread (a test blocks it to hold a crawl in RUNNING)."""
@@ -260,6 +270,7 @@ class Crawlers:
             ) from None
         if tags:
             self._store.tag_resource(self.crawler_arn(name), tags)
+        self._sync_schedule(name)
         return self.get_crawler(name)
 
     def get_crawler(self, name: str) -> Crawler:
@@ -315,6 +326,7 @@ class Crawlers:
             raise CrawlerRunningException(
                 f"Crawler {name} started while it was being updated; update it once it is READY."
             )
+        self._sync_schedule(name)
         return self.get_crawler(name)
 
     def delete_crawler(self, name: str) -> None:
@@ -329,6 +341,130 @@ class Crawlers:
         self._store.delete_resources(SERVICE, CRAWL, name_prefix=name + _SEP)
         if self._store.find_resource(SERVICE, FOLDERS, name) is not None:
             self._store.delete_resource(SERVICE, FOLDERS, name)
+        self._sync_schedule(name)
+
+    # ------------------------------------------------------------------ schedules
+
+    def update_crawler_schedule(self, name: str, expression: str) -> None:
+        """UpdateCrawlerSchedule: a new ``cron(...)`` expression, SCHEDULED at once; allowed
+        while the crawler runs (the run in progress is not affected)."""
+        parse_schedule(expression, "Schedule")
+        self._set_schedule(name, lambda _: {"ScheduleExpression": expression, "State": "SCHEDULED"})
+
+    def start_crawler_schedule(self, name: str) -> None:
+        """StartCrawlerSchedule: NOT_SCHEDULED becomes SCHEDULED."""
+
+        def started(schedule: Mapping[str, Any] | None) -> dict[str, Any]:
+            if not schedule:
+                raise NoScheduleException(
+                    f"Crawler {name} has no schedule; give it one with UpdateCrawlerSchedule "
+                    "(Schedule cron(...)) first."
+                )
+            if schedule.get("State") == "SCHEDULED":
+                raise SchedulerRunningException(f"Crawler {name}'s schedule is already running.")
+            return {**schedule, "State": "SCHEDULED"}
+
+        self._set_schedule(name, started)
+
+    def stop_crawler_schedule(self, name: str) -> None:
+        """StopCrawlerSchedule: SCHEDULED becomes NOT_SCHEDULED; the schedule is kept."""
+
+        def stopped(schedule: Mapping[str, Any] | None) -> dict[str, Any]:
+            if not schedule or schedule.get("State") != "SCHEDULED":
+                raise SchedulerNotRunningException(
+                    f"Crawler {name}'s schedule is not running; StartCrawlerSchedule starts it."
+                )
+            return {**schedule, "State": "NOT_SCHEDULED"}
+
+        self._set_schedule(name, stopped)
+
+    def run_schedules(self, *, max_wait: float = 30.0, sync_seconds: float = 30.0) -> None:
+        """Start crawlers when their schedules fall due, on threads of this process, until
+        :meth:`close`: what ``fogbank serve`` does. Schedules changed by another process
+        (a CLI beside the server) are read again every ``sync_seconds``."""
+        if self._scheduler is not None:
+            return
+        self.schedule_settings = {"max_wait": max_wait, "sync_seconds": sync_seconds}
+        self._scheduler = Scheduler(
+            self._scheduled_start, now=self._now, name="crawler-schedules", max_wait=max_wait
+        )
+        self._sync_schedules()
+        self._scheduler.start()
+
+        def sync() -> None:
+            while not self._sync_stop.wait(sync_seconds):
+                try:
+                    self._sync_schedules()
+                except Exception:  # a closed store at shutdown, a busy database
+                    log.exception("crawler schedules could not be read again")
+
+        self._sync_thread = threading.Thread(target=sync, name="crawler-schedule-sync", daemon=True)
+        self._sync_thread.start()
+
+    def _set_schedule(
+        self, name: str, change: Callable[[Mapping[str, Any] | None], dict[str, Any]]
+    ) -> None:
+        for _ in range(10):  # a crawl starting or ending moves the state under us
+            current = self._resource(name)
+            body = {**current.body, "Schedule": change(current.body.get("Schedule"))}
+            if (
+                self._store.replace_resource(
+                    SERVICE, CRAWLER, name, body, state=current.state, expected_state=current.state
+                )
+                is not None
+            ):
+                self._sync_schedule(name)
+                return
+        raise CrawlerRunningException(
+            f"Crawler {name} kept changing state; change its schedule again."
+        )
+
+    def _schedule_of(self, resource: Resource | None) -> CronSchedule | None:
+        schedule = (resource.body.get("Schedule") or {}) if resource is not None else {}
+        if schedule.get("State") != "SCHEDULED":
+            return None
+        try:
+            return parse_schedule(schedule["ScheduleExpression"], "Schedule")
+        except InvalidInputException:
+            return None  # stored by an older, laxer fogbank: it never runs
+
+    def _sync_schedule(self, name: str) -> None:
+        if self._scheduler is not None:
+            self._scheduler.set(
+                name, self._schedule_of(self._store.find_resource(SERVICE, CRAWLER, name))
+            )
+
+    def _sync_schedules(self) -> None:
+        scheduler = self._scheduler
+        if scheduler is None:
+            return
+        seen: set[str] = set()
+        token: str | None = None
+        while True:
+            page, token = self._store.list_resources(
+                SERVICE, CRAWLER, max_results=100, next_token=token
+            )
+            for resource in page:
+                seen.add(resource.name)
+                scheduler.set(resource.name, self._schedule_of(resource))
+            if token is None:
+                break
+        for name in self._scheduled - seen:
+            scheduler.set(name, None)
+        self._scheduled = seen
+
+    def _scheduled_start(self, name: str) -> None:
+        """A schedule fell due: start the crawl, unless it is still running from before
+        (Glue skips that run) or the schedule was stopped meanwhile."""
+        if self._schedule_of(self._store.find_resource(SERVICE, CRAWLER, name)) is None:
+            self._sync_schedule(name)
+            return
+        try:
+            self.start_crawler(name)
+        except (CrawlerRunningException, CrawlerStoppingException):
+            log.info("crawler %s is still running at its scheduled time; this run is skipped", name)
+        except EntityNotFoundException:
+            self._sync_schedule(name)
 
     # ------------------------------------------------------------------ runs
 
@@ -449,6 +585,14 @@ class Crawlers:
     def close(self) -> None:
         """Stop every crawl this process runs and wait for their threads: each ends
         CANCELLED, and the store is left consistent for whoever closes it next."""
+        self._sync_stop.set()
+        if self._sync_thread is not None:
+            self._sync_thread.join(60)
+            self._sync_thread = None
+        self._sync_stop = threading.Event()
+        if self._scheduler is not None:
+            self._scheduler.stop()
+            self._scheduler = None
         with self._lock:
             runs = dict(self._runs)
         for name, run in runs.items():
@@ -763,13 +907,8 @@ def _apply(body: dict[str, Any], definition: Mapping[str, Any], *, creating: boo
     if (schedule := definition.get("Schedule")) is not None:
         if schedule == "":
             body.pop("Schedule", None)
-        elif not (schedule.startswith("cron(") and schedule.endswith(")")):
-            raise InvalidInputException(
-                f"Schedule {schedule!r} is not a cron expression; give one such as "
-                "cron(15 12 * * ? *)."
-            )
         else:
-            # Kept and reported, not yet run on its schedule.
+            parse_schedule(schedule, "Schedule")
             body["Schedule"] = {"ScheduleExpression": schedule, "State": "SCHEDULED"}
     if (prefix := body.get("TablePrefix")) is not None and len(prefix) > 128:
         raise InvalidInputException("TablePrefix is at most 128 characters; give a shorter one.")

@@ -477,6 +477,24 @@ def get_crawler_metrics(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@OPERATIONS("UpdateCrawlerSchedule")
+def update_crawler_schedule(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fogbank.crawlers.update_crawler_schedule(p["CrawlerName"], p.get("Schedule") or "")
+    return {}
+
+
+@OPERATIONS("StartCrawlerSchedule")
+def start_crawler_schedule(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fogbank.crawlers.start_crawler_schedule(p["CrawlerName"])
+    return {}
+
+
+@OPERATIONS("StopCrawlerSchedule")
+def stop_crawler_schedule(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fogbank.crawlers.stop_crawler_schedule(p["CrawlerName"])
+    return {}
+
+
 @OPERATIONS("ListCrawls")
 def list_crawls(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
     crawls, token = fogbank.crawlers.list_crawls(
