@@ -294,7 +294,12 @@ def catalog(ctx: DemoContext, progress: Progress) -> StageOutcome:
     bucket, prefix = parse_location(opts.raw_location)
     objects = list(lake.iter_objects(bucket, prefix))
     folders = {obj.key[len(prefix) :].rsplit("/", 1)[0] for obj in objects}
-    late = [obj.key for obj in objects if obj.key.startswith(prefix + max(folders) + "/")]
+    # (a single hour held back would leave the first crawl nothing to make a table of)
+    late = [
+        obj.key
+        for obj in objects
+        if len(folders) > 1 and obj.key.startswith(prefix + max(folders) + "/")
+    ]
     held = "staging/late-hour/"
     task = progress.add_task("Glue crawler", total=None)
     with BackgroundServer(ctx.fogbank) as server:
@@ -336,12 +341,14 @@ def catalog(ctx: DemoContext, progress: Progress) -> StageOutcome:
             # the last hour is held back, and lands after the first crawl
             for key in late:
                 lake.copy_object(bucket, key, bucket, held + key)
-            lake.delete_objects(bucket, late)
-            crawl()
-            for key in late:
-                lake.copy_object(bucket, held + key, bucket, key)
-            lake.delete_objects(bucket, [held + key for key in late])
+            if late:
+                lake.delete_objects(bucket, late)
             crawler = crawl()
+            if late:
+                for key in late:
+                    lake.copy_object(bucket, held + key, bucket, key)
+                lake.delete_objects(bucket, [held + key for key in late])
+                crawler = crawl()
             (added,) = glue.list_crawls(CrawlerName=opts.crawler, MaxResults=1)["Crawls"]
             (table,) = glue.get_tables(DatabaseName=opts.database)["TableList"]
             partitions = [
@@ -365,7 +372,7 @@ def catalog(ctx: DemoContext, progress: Progress) -> StageOutcome:
     progress.update(task, total=1, completed=1, description="Glue crawler: READY")
     if len(partitions) != len(folders):
         raise RuntimeError(f"the crawler made {len(partitions)} partitions of {len(folders)}")
-    if json.loads(added["Summary"]) != {"PARTITION": {"ADD": {"Count": 1}}}:
+    if late and json.loads(added["Summary"]) != {"PARTITION": {"ADD": {"Count": 1}}}:
         raise RuntimeError(f"the incremental crawl did not add the late hour: {added['Summary']}")
     expected = sum(1 for f in folders if "day=01/" in f and int(f.rsplit("=", 1)[1]) >= 12)
     if len(afternoon) != expected:
@@ -373,11 +380,13 @@ def catalog(ctx: DemoContext, progress: Progress) -> StageOutcome:
     columns = table["StorageDescriptor"]["Columns"]
     keys = ", ".join(k["Name"] for k in table["PartitionKeys"])
     shown = ", ".join(f"{c['Name']} {c['Type']}" for c in columns[:3])
+    late_hour = max(folders).rsplit("/", 1)[-1]
     return StageOutcome(
         f"crawler {opts.crawler} inferred {opts.database}.{table['Name']} "
         f"({table['Parameters'].get('classification')}): {len(columns)} columns "
-        f"({shown}, ...), partitioned by {keys}: {len(partitions)} partitions, the late "
-        f"hour ({max(folders).rsplit('/', 1)[-1]}) added by an incremental recrawl; schedule "
+        f"({shown}, ...), partitioned by {keys}: {len(partitions)} partitions"
+        + (f", the late hour ({late_hour}) added by an incremental recrawl" if late else "")
+        + "; schedule "
         f"{crawler['Schedule']['ScheduleExpression']} (run by fogbank serve); "
         f"GetPartitions \"hour >= '12' AND day = '01'\" gives {len(afternoon)}",
         {"Partitions": float(len(partitions)), "Columns": float(len(columns))},
