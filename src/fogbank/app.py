@@ -15,6 +15,7 @@ from fogbank.core.clock import Clock, SystemClock
 from fogbank.core.config import FogbankConfig
 from fogbank.core.store import ControlPlaneStore
 from fogbank.lake.engine import Lake
+from fogbank.query.engine import Queries
 from fogbank.streams.engine import Streams
 
 
@@ -49,6 +50,7 @@ class Fogbank:
             account_id=self.config.account_id,
             region=self.config.region,
         )
+        self.queries = self._queries()
         self.streams = Streams(
             self.config.home / "streams",
             self.store,
@@ -59,17 +61,31 @@ class Fogbank:
             status_delay=self.config.status_delay,
         )
 
+    def _queries(self) -> Queries:
+        return Queries(
+            self.store,
+            self.lake,
+            self.catalog,
+            clock=self.clock,
+            scratch=self.config.home / "query",
+            account_id=self.config.account_id,
+            region=self.config.region,
+        )
+
     def reset(self) -> None:
         """Wipe every engine's state: what test suites ask for between tests."""
         scheduling = self.crawlers.schedule_settings
+        self.queries.close()
         self.crawlers.close()
         self.lake.reset()
         self.streams.reset()
         self.store.reset()
         if scheduling is not None:  # a server keeps running schedules after a reset
             self.crawlers.run_schedules(**scheduling)
+        self.queries = self._queries()
 
     def close(self) -> None:
+        self.queries.close()
         self.crawlers.close()
         self.lake.close()
         self.streams.close()

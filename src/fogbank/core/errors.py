@@ -36,6 +36,8 @@ the gateway alone maps codes to statuses, in one table.
     ├── SchedulerRunningException         a crawler schedule started twice
     ├── SchedulerNotRunningException      a crawler schedule stopped while not running
     ├── NoScheduleException               a crawler schedule started with no schedule
+    │                                   Athena (fogbank.query):
+    ├── InvalidRequestException           a request Athena refuses (AthenaErrorCode set)
     │                                   SigV4 auth (fogbank.gateway.auth), per protocol:
     ├── AccessDenied                      S3: no signature, expired presigned URL, bad date
     ├── AuthorizationHeaderMalformed      S3: an Authorization header it cannot read
@@ -194,6 +196,10 @@ class CrawlerNotRunningException(FogbankError):
 
 class CrawlerStoppingException(FogbankError):
     code = "CrawlerStoppingException"
+
+
+class InvalidRequestException(FogbankError):
+    code = "InvalidRequestException"
 
 
 class SchedulerRunningException(FogbankError):

@@ -1,0 +1,1 @@
+"""Athena on DuckDB: query executions, workgroups, results and bytes scanned."""

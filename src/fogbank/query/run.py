@@ -1,0 +1,403 @@
+"""One query execution's work: parse, run on DuckDB or on the catalog, write the result.
+
+:class:`Run` is what a worker thread of :class:`fogbank.query.engine.Queries` does with
+one execution. It binds ExecutionParameters, classifies the statement, and then:
+
+- a SELECT (or ``EXECUTE`` of a prepared one) runs on a fresh DuckDB connection where
+  each referenced table is a view over its lake files (:mod:`fogbank.query.tables`); the
+  result streams, a batch at a time, to ``<OutputLocation>/<id>.csv``; DuckDB's profiler
+  says how many bytes it read from the lake's files, which is DataScannedInBytes, and a
+  workgroup's BytesScannedCutoffPerQuery cancels a query that read more;
+- DDL runs on the Glue catalog (:mod:`fogbank.query.ddl`) and writes ``<id>.txt``;
+- PREPARE and DEALLOCATE PREPARE keep prepared statements in the workgroup.
+
+Whatever goes wrong ends as a :class:`QueryFailed` with Athena's category and position,
+kept in the outcome; nothing here raises to the worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from fogbank.catalog.engine import Catalog
+from fogbank.lake.engine import Lake
+from fogbank.lake.names import parse_location
+from fogbank.query import dialect, results
+from fogbank.query.ddl import run_ddl
+from fogbank.query.errors import SYSTEM, QueryFailed
+from fogbank.query.tables import table_source
+from fogbank.query.types import athena_type, render_value
+from fogbank.query.workgroups import WorkGroups
+
+_BATCH = 2048
+
+
+@dataclass
+class Outcome:
+    """How a run ended, and what GetQueryExecution reports of it."""
+
+    statement_type: str | None = None
+    substatement_type: str | None = None
+    failure: QueryFailed | None = None
+    cancelled_reason: str | None = None
+    scanned: int = 0
+    engine_seconds: float = 0.0
+    planning_seconds: float = 0.0
+    result_file: str | None = None
+    output_rows: int = 0
+    output_bytes: int = 0
+    update_count: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        """The members the execution's stored record takes from the outcome."""
+        record: dict[str, Any] = {
+            "DataScannedInBytes": self.scanned,
+            "EngineSeconds": self.engine_seconds,
+            "PlanningSeconds": self.planning_seconds,
+            "OutputRows": self.output_rows,
+            "OutputBytes": self.output_bytes,
+        }
+        if self.statement_type:
+            record["StatementType"] = self.statement_type
+        if self.substatement_type:
+            record["SubstatementType"] = self.substatement_type
+        if self.result_file:
+            record["ResultFile"] = self.result_file
+        if self.update_count is not None:
+            record["UpdateCount"] = self.update_count
+        return record
+
+
+class Run:
+    """One execution, from its stored request to its outcome."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        lake: Lake,
+        scratch: Path,
+        request: Mapping[str, Any],
+        running: Any,
+        workgroups: WorkGroups,
+    ) -> None:
+        self._catalog = catalog
+        self._lake = lake
+        self._scratch = scratch
+        self._request = request
+        self._running = running
+        self._workgroups = workgroups
+        self._id = str(request["QueryExecutionId"])
+        self._database = (request.get("Database") or "default").lower()
+        self._outcome = Outcome()
+
+    def execute(self) -> Outcome:
+        started = time.monotonic()
+        try:
+            self._execute()
+        except QueryFailed as failure:
+            self._outcome.failure = failure
+        except duckdb.InterruptException:
+            self._outcome.cancelled_reason = "Query was cancelled by the user"
+        except duckdb.Error as error:
+            self._outcome.failure = _translate(error, str(self._request["Query"]))
+        except OSError as error:
+            self._outcome.failure = QueryFailed(
+                "HIVE_CANNOT_OPEN_SPLIT", str(error), error_category=SYSTEM
+            )
+        self._outcome.engine_seconds = time.monotonic() - started
+        return self._outcome
+
+    # ------------------------------------------------------------------ dispatch
+
+    def _execute(self) -> None:
+        catalog_name = (self._request.get("Catalog") or "AwsDataCatalog").lower()
+        if catalog_name != "awsdatacatalog":
+            raise QueryFailed(
+                "CATALOG_NOT_FOUND",
+                f"Catalog '{self._request.get('Catalog')}' does not exist; fogbank has the "
+                "Glue catalog AwsDataCatalog",
+            )
+        statement = dialect.parse_statement(str(self._request["Query"]))
+        self._outcome.statement_type = statement.statement_type
+        self._outcome.substatement_type = statement.substatement
+        parameters = list(self._request.get("ExecutionParameters") or ())
+        if statement.substatement == "EXECUTE":
+            statement, parameters = self._prepared(statement, parameters)
+        if statement.substatement == "PREPARE":
+            self._prepare(statement)
+            return
+        if statement.substatement in ("DEALLOCATE", "DEALLOCATE_PREPARE"):
+            self._workgroups.delete_prepared_statement(
+                statement.name or "", str(self._request["WorkGroup"])
+            )
+            return
+        if statement.tree is None:  # Hive DDL, SHOW, DESCRIBE: the catalog answers
+            self._ddl(statement)
+            return
+        if statement.tree is None or statement.substatement not in ("SELECT", "EXPLAIN"):
+            raise QueryFailed(
+                "NOT_SUPPORTED",
+                f"{statement.substatement.replace('_', ' ')} statements are not supported by "
+                "fogbank's Athena yet",
+            )
+        tree = statement.tree
+        if parameters or "?" in statement.sql:
+            tree = dialect.bind_parameters(tree, parameters)
+        self._select(tree)
+
+    def _prepared(
+        self, statement: dialect.Statement, parameters: list[str]
+    ) -> tuple[dialect.Statement, list[str]]:
+        prepared = self._workgroups.get_prepared_statement(
+            statement.name or "", str(self._request["WorkGroup"])
+        )
+        inner = dialect.parse_statement(prepared.query_statement)
+        return inner, list(statement.parameters) or parameters
+
+    def _prepare(self, statement: dialect.Statement) -> None:
+        match = re.match(r"\s*PREPARE\s+\S+\s+FROM\s+(.*)", statement.sql, re.I | re.S)
+        body = match.group(1).strip().rstrip(";") if match else ""
+        self._workgroups.create_prepared_statement(
+            statement.name or "", str(self._request["WorkGroup"]), body, replace=True
+        )
+
+    # ------------------------------------------------------------------ DDL
+
+    def _ddl(self, statement: dialect.Statement) -> None:
+        outcome = run_ddl(
+            statement.sql, catalog=self._catalog, lake=self._lake, database=self._database
+        )
+        columns = [results.Column(name, kind) for name, kind in outcome.columns]
+        whole = len(columns) != 1 and all(len(row) == 1 for row in outcome.rows)
+        self._write(columns, iter([outcome.rows]), csv=False, whole_lines=whole)
+
+    # ------------------------------------------------------------------ SELECT
+
+    def _select(self, tree: Any) -> None:
+        try:
+            self._select_once(tree, union_by_name=False)
+        except duckdb.InvalidInputException as error:
+            if "schema mismatch" not in str(error):
+                raise
+            # a Parquet file lacks a column others have: read every footer, and NULL it
+            self._select_once(tree, union_by_name=True)
+
+    def _select_once(self, tree: Any, *, union_by_name: bool) -> None:
+        planning = time.monotonic()
+        self._scratch.mkdir(parents=True, exist_ok=True)
+        connection = duckdb.connect()
+        # timestamps with a zone are written in the session's zone; Athena's is UTC
+        connection.execute("SET TimeZone = 'UTC'")
+        # DuckDB would push a text column's TRY_CAST into the CSV reader as its column
+        # type, and the reader fails on a bad value where Hive's SerDe gives NULL
+        connection.execute("SET disabled_optimizers = 'type_pushdown'")
+        self._running.connection = connection
+        try:
+            arrow_bytes, schema = self._views(connection, tree, union_by_name=union_by_name)
+            sql = dialect.to_duckdb(tree, default_database=self._database, schema=schema)
+            profile = self._scratch / "profile.json"
+            connection.execute("PRAGMA enable_profiling = 'json'")
+            connection.execute(f"PRAGMA profiling_output = '{profile}'")
+            self._outcome.planning_seconds = time.monotonic() - planning
+            if self._running.stop.is_set():
+                raise duckdb.InterruptException("stopped before it ran")
+            cursor = connection.execute(sql)
+            description = cursor.description or []
+            columns = [
+                results.Column(name, *athena_type(str(kind))) for name, kind, *_ in description
+            ]
+            types = [c.type for c in columns]
+
+            def batches() -> Any:
+                yield [c.name for c in columns]
+                while True:
+                    rows = cursor.fetchmany(_BATCH)
+                    if not rows:
+                        return
+                    yield [
+                        [render_value(v, t) for v, t in zip(row, types, strict=True)]
+                        for row in rows
+                    ]
+
+            self._write(columns, _header_then_rows(batches()), csv=True)
+            connection.execute("PRAGMA disable_profiling")
+            self._outcome.scanned = _bytes_read(profile) + arrow_bytes
+        finally:
+            self._running.connection = None
+            connection.close()
+        self._check_cutoff()
+
+    def _views(
+        self, connection: Any, tree: Any, *, union_by_name: bool = False
+    ) -> tuple[int, dict[str, dict[str, dict[str, str]]]]:
+        """Create a view per referenced table; the bytes read through Arrow, and the
+        tables' column types for the translation."""
+        arrow_bytes = 0
+        schema: dict[str, dict[str, dict[str, str]]] = {}
+        created: set[tuple[str, str]] = set()
+        for ref in dialect.referenced_tables(tree, self._database):
+            key = (ref.database, ref.table)
+            if key in created:
+                continue
+            created.add(key)
+            if not self._database_exists(ref.database):
+                raise QueryFailed(
+                    "SCHEMA_NOT_FOUND",
+                    f"Schema '{ref.database}' does not exist",
+                    line=ref.line,
+                    column=ref.column,
+                )
+            try:
+                source = table_source(
+                    self._catalog,
+                    self._lake,
+                    self._scratch,
+                    ref.database,
+                    ref.table,
+                    union_by_name=union_by_name,
+                )
+            except QueryFailed as failure:
+                if failure.line is None:
+                    failure = QueryFailed(
+                        failure.category, failure.message, line=ref.line, column=ref.column
+                    )
+                raise failure from None
+            connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{ref.database}"')
+            if source.arrow is not None:
+                connection.register(source.arrow_name, source.arrow)
+                arrow_bytes += source.arrow_bytes
+            connection.execute(source.view_sql)
+            described = connection.execute(f'DESCRIBE "{ref.database}"."{ref.table}"').fetchall()
+            schema.setdefault(ref.database, {})[ref.table] = {
+                str(row[0]): str(row[1]) for row in described
+            }
+        return arrow_bytes, schema
+
+    def _database_exists(self, name: str) -> bool:
+        try:
+            self._catalog.get_database(name)
+        except Exception:
+            return False
+        return True
+
+    def _check_cutoff(self) -> None:
+        group = self._workgroups.get_work_group(str(self._request["WorkGroup"]))
+        cutoff = group.configuration.get("BytesScannedCutoffPerQuery")
+        if cutoff is not None and self._outcome.scanned > int(cutoff):
+            self._outcome.cancelled_reason = (
+                "Query cancelled! : Bytes scanned limit was exceeded. The query read "
+                f"{self._outcome.scanned} bytes; workgroup {group.name} allows "
+                f"{cutoff} (BytesScannedCutoffPerQuery)"
+            )
+
+    # ------------------------------------------------------------------ results
+
+    def _write(
+        self,
+        columns: Sequence[results.Column],
+        batches: Any,
+        *,
+        csv: bool,
+        whole_lines: bool = False,
+    ) -> None:
+        """Stream the rows to a local file, then store it (and its metadata) in the lake;
+        a cancelled query stores nothing."""
+        output = str(self._request["OutputLocation"])
+        if not output.endswith("/"):
+            output += "/"
+        key_location = f"{output}{self._id}.{'csv' if csv else 'txt'}"
+        bucket, key = parse_location(key_location)
+        line = results.csv_line if csv else results.text_line
+        rows = 0
+        with tempfile.TemporaryFile() as spool:
+            for batch in batches:
+                if self._running.stop.is_set():
+                    raise duckdb.InterruptException("stopped while writing its result")
+                for row in batch:
+                    spool.write(line(row))
+                    rows += 1
+            size = spool.tell()
+            spool.seek(0)
+            self._lake.put_object(
+                bucket, key, spool, content_type="text/csv" if csv else "text/plain"
+            )
+        self._lake.put_object(
+            bucket, key + ".metadata", results.metadata(columns, whole_lines=whole_lines)
+        )
+        self._outcome.result_file = key_location
+        self._outcome.output_rows = rows - (1 if csv else 0)
+        self._outcome.output_bytes = size
+
+
+def _header_then_rows(batches: Any) -> Any:
+    """The header row as a batch of its own, then the data batches."""
+    first = True
+    for batch in batches:
+        if first:
+            first = False
+            yield [batch]
+        else:
+            yield batch
+
+
+def _bytes_read(profile: Path) -> int:
+    """What DuckDB's profiler says the query read from files."""
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        report = json.loads(profile.read_text())
+        return int(report["io"]["total_bytes_read"])
+    return 0
+
+
+_COLUMN = re.compile(r'column "?([^"\s]+)"? (?:not found|referenced|does not exist)', re.I)
+_FUNCTION = re.compile(r"Scalar Function with name (\S+) does not exist", re.I)
+
+
+def _translate(error: duckdb.Error, sql: str) -> QueryFailed:
+    """A DuckDB error as Athena words it, placed in the user's text where it can be."""
+    message = str(error).split("\n")[0]
+    if found := _COLUMN.search(str(error)):
+        name = found.group(1)
+        line, column = _locate(sql, name)
+        return QueryFailed(
+            "COLUMN_NOT_FOUND",
+            f"Column '{name}' cannot be resolved or requester is not authorized to access "
+            "requested resources",
+            line=line,
+            column=column,
+        )
+    if found := _FUNCTION.search(str(error)):
+        name = found.group(1)
+        line, column = _locate(sql, name)
+        return QueryFailed(
+            "FUNCTION_NOT_FOUND", f"Function '{name}' not registered", line=line, column=column
+        )
+    if isinstance(error, duckdb.ConversionException | duckdb.InvalidInputException):
+        return QueryFailed("INVALID_CAST_ARGUMENT", message.split(": ", 1)[-1])
+    if isinstance(error, duckdb.OutOfMemoryException):
+        return QueryFailed(
+            "EXCEEDED_LOCAL_MEMORY_LIMIT",
+            "Query exhausted resources at this scale factor",
+            error_category=SYSTEM,
+        )
+    if isinstance(error, duckdb.BinderException | duckdb.ParserException):
+        return QueryFailed("SYNTAX_ERROR", message.split(": ", 1)[-1])
+    return QueryFailed("GENERIC_INTERNAL_ERROR", message, error_category=SYSTEM)
+
+
+def _locate(sql: str, name: str) -> tuple[int | None, int | None]:
+    match = re.search(r"\b" + re.escape(name.strip('"')) + r"\b", sql, re.I)
+    if match is None:
+        return None, None
+    before = sql[: match.start()]
+    return before.count("\n") + 1, match.start() - (before.rfind("\n") + 1) + 1

@@ -1,0 +1,371 @@
+"""Athena through real boto3, over a socket and in-process: queries over crawled and
+DDL-made tables, result pages, statistics, stop, the bytes cutoff, workgroups, named
+queries, prepared statements and the errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from botocore.exceptions import ClientError
+
+from fogbank import Fogbank
+
+OUTPUT = "s3://lake/results/"
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+DEADLINE = 60.0
+
+
+@pytest.fixture
+def lake(fogbank: Fogbank) -> Fogbank:
+    """A bucket with a partitioned Parquet table ``db.sales`` (2 days x 1,000 rows) and a
+    headed CSV table ``db.people``, both in the catalog."""
+    fogbank.lake.create_bucket("lake")
+    for day in ("2024-01-01", "2024-01-02"):
+        table = pa.table(
+            {
+                "id": pa.array(range(1000), pa.int64()),
+                "amount": [i * 0.5 for i in range(1000)],
+                "note": [os.urandom(100).hex() for _ in range(1000)],
+            }
+        )
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer)
+        fogbank.lake.put_object("lake", f"sales/dt={day}/part-0.parquet", buffer.getvalue())
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(
+        [["name", "age"], ["alice", 30], ["bob", "n/a"], ["carol", 41]]
+    )
+    fogbank.lake.put_object("lake", "people/people.csv", text.getvalue().encode())
+    fogbank.catalog.create_database({"Name": "db"})
+    fogbank.catalog.create_table(
+        "db",
+        {
+            "Name": "sales",
+            "TableType": "EXTERNAL_TABLE",
+            "PartitionKeys": [{"Name": "dt", "Type": "string"}],
+            "StorageDescriptor": {
+                "Columns": [
+                    {"Name": "id", "Type": "bigint"},
+                    {"Name": "amount", "Type": "double"},
+                    {"Name": "note", "Type": "string"},
+                ],
+                "Location": "s3://lake/sales/",
+                "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+                "SerdeInfo": {"SerializationLibrary": PARQUET_SERDE},
+            },
+            "Parameters": {"classification": "parquet"},
+        },
+    )
+    fogbank.catalog.batch_create_partition(
+        "db",
+        "sales",
+        [
+            {
+                "Values": [day],
+                "StorageDescriptor": {"Location": f"s3://lake/sales/dt={day}/"},
+            }
+            for day in ("2024-01-01", "2024-01-02")
+        ],
+    )
+    return fogbank
+
+
+def run(athena: Any, sql: str, **kwargs: Any) -> dict[str, Any]:
+    """StartQueryExecution, then GetQueryExecution until the query is final."""
+    kwargs.setdefault("QueryExecutionContext", {"Database": "db"})
+    kwargs.setdefault("ResultConfiguration", {"OutputLocation": OUTPUT})
+    query_id = athena.start_query_execution(QueryString=sql, **kwargs)["QueryExecutionId"]
+    return wait(athena, query_id)
+
+
+def wait(athena: Any, query_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        execution: dict[str, Any] = athena.get_query_execution(QueryExecutionId=query_id)[
+            "QueryExecution"
+        ]
+        if execution["Status"]["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            return execution
+        assert time.monotonic() < deadline, execution
+        time.sleep(0.02)
+
+
+def rows(athena: Any, query_id: str, **kwargs: Any) -> list[list[str | None]]:
+    result = athena.get_query_results(QueryExecutionId=query_id, **kwargs)["ResultSet"]
+    return [[d.get("VarCharValue") for d in row["Data"]] for row in result["Rows"]]
+
+
+def test_select_over_a_partitioned_table(athena: Any, lake: Fogbank) -> None:
+    execution = run(
+        athena,
+        "SELECT dt, count(*) AS n, sum(amount) AS total, 7 / 2 FROM sales GROUP BY dt ORDER BY dt",
+    )
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    assert execution["StatementType"] == "DML"
+    query_id = execution["QueryExecutionId"]
+    assert execution["ResultConfiguration"]["OutputLocation"] == f"{OUTPUT}{query_id}.csv"
+    statistics = execution["Statistics"]
+    assert statistics["DataScannedInBytes"] > 0
+    assert statistics["TotalExecutionTimeInMillis"] >= statistics["EngineExecutionTimeInMillis"]
+    result = athena.get_query_results(QueryExecutionId=query_id)["ResultSet"]
+    columns = result["ResultSetMetadata"]["ColumnInfo"]
+    assert [(c["Name"], c["Type"]) for c in columns] == [
+        ("dt", "varchar"),
+        ("n", "bigint"),
+        ("total", "double"),
+        ("_col3", "integer"),
+    ]
+    assert rows(athena, query_id) == [
+        ["dt", "n", "total", "_col3"],  # the header row, as Athena gives it for a SELECT
+        ["2024-01-01", "1000", "249750.0", "3"],
+        ["2024-01-02", "1000", "249750.0", "3"],
+    ]
+    # the result file is Athena's CSV, and its metadata sits beside it
+    with lake.lake.get_object("lake", f"results/{query_id}.csv") as stream:
+        body = stream.read().decode()
+    assert body.splitlines()[0] == '"dt","n","total","_col3"'
+    lake.lake.head_object("lake", f"results/{query_id}.csv.metadata")
+
+
+def test_partition_and_column_pruning_show_in_bytes_scanned(athena: Any, lake: Fogbank) -> None:
+    whole = run(athena, "SELECT * FROM sales")["Statistics"]["DataScannedInBytes"]
+    one_day = run(athena, "SELECT * FROM sales WHERE dt = '2024-01-02'")["Statistics"][
+        "DataScannedInBytes"
+    ]
+    one_column = run(athena, "SELECT sum(id) FROM sales")["Statistics"]["DataScannedInBytes"]
+    assert 0 < one_day < whole
+    # the other day's file is not read: at most its footer, for the table's schema
+    assert one_day < whole * 0.6
+    assert 0 < one_column < whole / 4  # the 200-character notes are never read
+
+
+def test_result_pages_and_nulls(athena: Any, lake: Fogbank) -> None:
+    execution = run(
+        athena,
+        "SELECT id, CASE WHEN id % 2 = 0 THEN NULL ELSE '' END AS v "
+        "FROM sales WHERE dt = '2024-01-01' ORDER BY id",
+    )
+    query_id = execution["QueryExecutionId"]
+    seen: list[list[str | None]] = []
+    token = None
+    pages = 0
+    while True:
+        kwargs: dict[str, Any] = {"MaxResults": 300}
+        if token:
+            kwargs["NextToken"] = token
+        response = athena.get_query_results(QueryExecutionId=query_id, **kwargs)
+        seen.extend(
+            [d.get("VarCharValue") for d in r["Data"]] for r in response["ResultSet"]["Rows"]
+        )
+        pages += 1
+        token = response.get("NextToken")
+        if not token:
+            break
+    assert pages == 4 and len(seen) == 1001
+    assert seen[1] == ["0", None] and seen[2] == ["1", ""]  # NULL apart from ''
+    assert [r[0] for r in seen[1:]] == [str(i) for i in range(1000)]
+    paginated = [
+        row
+        for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id)
+        for row in page["ResultSet"]["Rows"]
+    ]
+    assert len(paginated) == 1001
+
+
+def test_csv_table_reads_text_leniently(athena: Any, lake: Fogbank) -> None:
+    created = run(
+        athena,
+        "CREATE EXTERNAL TABLE people (name string, age int) "
+        "ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION 's3://lake/people/' "
+        "TBLPROPERTIES ('skip.header.line.count'='1')",
+    )
+    assert created["Status"]["State"] == "SUCCEEDED", created["Status"]
+    assert created["StatementType"] == "DDL"
+    execution = run(athena, "SELECT name, age FROM people ORDER BY name")
+    assert rows(athena, execution["QueryExecutionId"]) == [
+        ["name", "age"],
+        ["alice", "30"],
+        ["bob", None],  # "n/a" is no int: NULL, as Hive's LazySimpleSerDe reads it
+        ["carol", "41"],
+    ]
+
+
+def test_ddl_statements_on_the_catalog(athena: Any, lake: Fogbank) -> None:
+    lake.lake.put_object("lake", "logs/year=2024/a.json", b'{"level": "info", "n": 1}\n')
+    lake.lake.put_object("lake", "logs/year=2025/a.json", b'{"level": "warn", "n": 2}\n')
+    for sql in (
+        "CREATE DATABASE IF NOT EXISTS web",
+        "CREATE EXTERNAL TABLE web.logs (level string, n int) PARTITIONED BY (year string) "
+        "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://lake/logs/'",
+        "MSCK REPAIR TABLE web.logs",
+    ):
+        assert run(athena, sql)["Status"]["State"] == "SUCCEEDED", sql
+    execution = run(athena, "SHOW PARTITIONS web.logs")
+    assert rows(athena, execution["QueryExecutionId"]) == [["year=2024"], ["year=2025"]]
+    execution = run(athena, "SELECT level, n FROM web.logs WHERE year = '2025'")
+    assert rows(athena, execution["QueryExecutionId"]) == [["level", "n"], ["warn", "2"]]
+    run(athena, "ALTER TABLE web.logs DROP PARTITION (year = '2024')")
+    execution = run(athena, "SELECT count(*) FROM web.logs")
+    assert rows(athena, execution["QueryExecutionId"])[1] == ["1"]
+    execution = run(athena, "SHOW TABLES IN web")
+    assert rows(athena, execution["QueryExecutionId"]) == [["logs"]]
+    execution = run(athena, "DESCRIBE web.logs")
+    described = rows(athena, execution["QueryExecutionId"])
+    assert described[0][0] is not None and described[0][0].startswith("level")
+    run(athena, "DROP TABLE web.logs")
+    failed = run(athena, "SELECT * FROM web.logs")
+    assert failed["Status"]["State"] == "FAILED"
+
+
+def test_failures_name_the_problem_and_where(athena: Any, lake: Fogbank) -> None:
+    cases = {
+        "SELECT * FROM nope": "TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.db.nope'",
+        "SELECT missing_column FROM sales": "COLUMN_NOT_FOUND: line 1:8: Column 'missing_column'",
+        "SELECT * FORM sales": "SYNTAX_ERROR",
+        "SELECT * FROM other.sales": "SCHEMA_NOT_FOUND",
+    }
+    for sql, reason in cases.items():
+        execution = run(athena, sql)
+        status = execution["Status"]
+        assert status["State"] == "FAILED", sql
+        assert status["StateChangeReason"].startswith(reason), status
+        assert status["AthenaError"]["ErrorCategory"] == 2
+        with pytest.raises(ClientError) as caught:
+            athena.get_query_results(QueryExecutionId=execution["QueryExecutionId"])
+        assert caught.value.response["Error"]["Code"] == "InvalidRequestException"
+
+
+def test_request_errors(athena: Any, lake: Fogbank) -> None:
+    with pytest.raises(ClientError) as caught:
+        athena.start_query_execution(QueryString="SELECT 1")
+    error = caught.value.response["Error"]
+    assert error["Code"] == "InvalidRequestException"
+    assert "output location" in error["Message"]
+    with pytest.raises(ClientError) as caught:
+        athena.get_query_execution(QueryExecutionId="00000000-0000-0000-0000-000000000000")
+    assert caught.value.response["Error"]["Code"] == "InvalidRequestException"
+
+
+def test_client_request_token_is_idempotent(athena: Any, lake: Fogbank) -> None:
+    token = "t" * 32
+    first = athena.start_query_execution(
+        QueryString="SELECT 1",
+        ClientRequestToken=token,
+        ResultConfiguration={"OutputLocation": OUTPUT},
+    )["QueryExecutionId"]
+    again = athena.start_query_execution(
+        QueryString="SELECT 1",
+        ClientRequestToken=token,
+        ResultConfiguration={"OutputLocation": OUTPUT},
+    )["QueryExecutionId"]
+    assert first == again
+    with pytest.raises(ClientError):
+        athena.start_query_execution(
+            QueryString="SELECT 2",
+            ClientRequestToken=token,
+            ResultConfiguration={"OutputLocation": OUTPUT},
+        )
+
+
+def test_stop_interrupts_a_long_query(athena: Any, lake: Fogbank) -> None:
+    query_id = athena.start_query_execution(
+        QueryString="SELECT count(*) FROM UNNEST(sequence(1, 2000000000)) AS t(x) "
+        "CROSS JOIN UNNEST(sequence(1, 1000)) AS u(y)",
+        ResultConfiguration={"OutputLocation": OUTPUT},
+    )["QueryExecutionId"]
+    deadline = time.monotonic() + DEADLINE
+    while (
+        athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]["State"]
+        == "QUEUED"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    athena.stop_query_execution(QueryExecutionId=query_id)
+    execution = wait(athena, query_id)
+    assert execution["Status"]["State"] == "CANCELLED"
+
+
+def test_workgroups_and_the_bytes_cutoff(athena: Any, lake: Fogbank) -> None:
+    names = [w["Name"] for w in athena.list_work_groups()["WorkGroups"]]
+    assert names == ["primary"]
+    athena.create_work_group(
+        Name="capped",
+        Configuration={
+            "ResultConfiguration": {"OutputLocation": "s3://lake/capped/"},
+            "EnforceWorkGroupConfiguration": True,
+            "BytesScannedCutoffPerQuery": 10_000_000,
+        },
+        Description="small queries only",
+    )
+    group = athena.get_work_group(WorkGroup="capped")["WorkGroup"]
+    assert group["Configuration"]["BytesScannedCutoffPerQuery"] == 10_000_000
+    execution = run(athena, "SELECT count(*) FROM sales", WorkGroup="capped")
+    assert execution["Status"]["State"] == "SUCCEEDED"
+    assert execution["ResultConfiguration"]["OutputLocation"].startswith("s3://lake/capped/")
+    assert (
+        execution["QueryExecutionId"]
+        in athena.list_query_executions(WorkGroup="capped")["QueryExecutionIds"]
+    )
+    with pytest.raises(ClientError) as caught:
+        athena.create_work_group(Name="capped")
+    assert caught.value.response["Error"]["Code"] == "InvalidRequestException"
+    athena.update_work_group(WorkGroup="capped", State="DISABLED")
+    with pytest.raises(ClientError):
+        athena.start_query_execution(QueryString="SELECT 1", WorkGroup="capped")
+    with pytest.raises(ClientError):
+        athena.delete_work_group(WorkGroup="primary")
+    athena.delete_work_group(WorkGroup="capped")
+    assert [w["Name"] for w in athena.list_work_groups()["WorkGroups"]] == ["primary"]
+
+
+def test_named_queries_and_prepared_statements(athena: Any, lake: Fogbank) -> None:
+    named_id = athena.create_named_query(
+        Name="daily", Database="db", QueryString="SELECT count(*) FROM sales"
+    )["NamedQueryId"]
+    named = athena.get_named_query(NamedQueryId=named_id)["NamedQuery"]
+    assert named["QueryString"] == "SELECT count(*) FROM sales" and named["WorkGroup"] == "primary"
+    assert athena.list_named_queries()["NamedQueryIds"] == [named_id]
+    batch = athena.batch_get_named_query(NamedQueryIds=[named_id, "missing"])
+    assert len(batch["NamedQueries"]) == 1 and len(batch["UnprocessedNamedQueryIds"]) == 1
+    athena.delete_named_query(NamedQueryId=named_id)
+
+    athena.create_prepared_statement(
+        StatementName="by_id",
+        WorkGroup="primary",
+        QueryStatement="SELECT id, amount FROM sales WHERE id = ? AND dt = ?",
+    )
+    execution = run(athena, "EXECUTE by_id USING 7, '2024-01-02'")
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    assert rows(athena, execution["QueryExecutionId"]) == [["id", "amount"], ["7", "3.5"]]
+    execution = run(
+        athena,
+        "SELECT count(*) FROM sales WHERE id < ?",
+        ExecutionParameters=["10"],
+    )
+    assert rows(athena, execution["QueryExecutionId"])[1] == ["20"]
+    run(athena, "PREPARE small FROM SELECT id FROM sales WHERE id < ? ORDER BY id LIMIT 2")
+    listed = athena.list_prepared_statements(WorkGroup="primary")["PreparedStatements"]
+    assert sorted(s["StatementName"] for s in listed) == ["by_id", "small"]
+    run(athena, "DEALLOCATE PREPARE small")
+    with pytest.raises(ClientError) as caught:
+        athena.get_prepared_statement(StatementName="small", WorkGroup="primary")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_batch_get_and_runtime_statistics(athena: Any, lake: Fogbank) -> None:
+    execution = run(athena, "SELECT id FROM sales WHERE dt = '2024-01-01'")
+    query_id = execution["QueryExecutionId"]
+    batch = athena.batch_get_query_execution(QueryExecutionIds=[query_id, "nope"])
+    assert [e["QueryExecutionId"] for e in batch["QueryExecutions"]] == [query_id]
+    assert batch["UnprocessedQueryExecutionIds"][0]["QueryExecutionId"] == "nope"
+    statistics = athena.get_query_runtime_statistics(QueryExecutionId=query_id)
+    assert statistics["QueryRuntimeStatistics"]["Rows"]["OutputRows"] == 1000
+    assert json.loads(json.dumps(statistics["QueryRuntimeStatistics"]["Timeline"], default=str))
