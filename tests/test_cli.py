@@ -48,6 +48,7 @@ def test_demo_runs_every_stage_and_records_the_run(runner: CliRunner, tmp_path: 
             "readback",
             "s3api",
             "catalog",
+            "query",
         }
 
 

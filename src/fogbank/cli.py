@@ -390,10 +390,12 @@ if __name__ == "__main__":
 def _add_service_commands() -> None:
     # The service command groups import this module for _open and the consoles.
     from fogbank.cli_glue import glue_app
+    from fogbank.cli_query import query
     from fogbank.cli_streams import streams_app
 
     app.add_typer(streams_app, name="streams")
     app.add_typer(glue_app, name="glue")
+    app.command("query")(query)
 
 
 _add_service_commands()

@@ -369,3 +369,42 @@ def test_batch_get_and_runtime_statistics(athena: Any, lake: Fogbank) -> None:
     statistics = athena.get_query_runtime_statistics(QueryExecutionId=query_id)
     assert statistics["QueryRuntimeStatistics"]["Rows"]["OutputRows"] == 1000
     assert json.loads(json.dumps(statistics["QueryRuntimeStatistics"]["Timeline"], default=str))
+
+
+def test_a_crawled_grok_table_is_queried_line_by_line(athena: Any, lake: Fogbank) -> None:
+    """A table a Grok custom classifier made (GrokSerDe) reads each line through its
+    pattern; a line that does not match is a row of NULLs."""
+    line = '10.0.0.{n} - - [10/Oct/2024:13:55:36 +0000] "GET /p{n} HTTP/1.1" 200 {n}\n'
+    body = "".join(line.format(n=n) for n in range(5)) + "garbage\n"
+    lake.lake.put_object("lake", "access/day=1/a.log", body.encode())
+    lake.classifiers.create_classifier(
+        {
+            "GrokClassifier": {
+                "Name": "access",
+                "Classification": "access-log",
+                "GrokPattern": "%{COMMONAPACHELOG}",
+            }
+        }
+    )
+    lake.crawlers.create_crawler(
+        {
+            "Name": "logs",
+            "Role": "r",
+            "DatabaseName": "db",
+            "Classifiers": ["access"],
+            "Targets": {"S3Targets": [{"Path": "s3://lake/access/"}]},
+        }
+    )
+    lake.crawlers.start_crawler("logs")
+    lake.crawlers.wait_for_crawler("logs", DEADLINE)
+    execution = run(
+        athena,
+        "SELECT verb, count(*) AS n, count(clientip) AS matched FROM access "
+        "WHERE day = '1' GROUP BY verb ORDER BY verb NULLS LAST",
+    )
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    assert rows(athena, execution["QueryExecutionId"]) == [
+        ["verb", "n", "matched"],
+        ["GET", "5", "5"],
+        [None, "1", "0"],
+    ]

@@ -495,6 +495,13 @@ def _grok_program(pattern: str, custom: str) -> _GrokProgram:
     return _GrokProgram(compiled, tuple((name, columns[name]) for name, _ in order))
 
 
+def grok_fields(pattern: str, custom: str = "") -> tuple[Any, list[str]]:
+    """A Grok pattern (with its custom patterns) as one compiled regular expression and
+    its named fields in order: what reads a GrokSerDe table's lines."""
+    program = _grok_program(pattern, custom)
+    return program.pattern, [name for name, _ in program.columns]
+
+
 def _grok(members: Mapping[str, Any], text: bytes, complete: bool) -> Classification | None:
     """Grok over the sample's lines, each matched whole (Glue's grok is single-line).
 

@@ -393,6 +393,88 @@ def catalog(ctx: DemoContext, progress: Progress) -> StageOutcome:
     )
 
 
+def query(ctx: DemoContext, progress: Progress) -> StageOutcome:
+    """Athena through boto3 over the crawled table: click-through rate by device and hour
+    of day, checked against the generated events, with the bytes it scanned."""
+    import boto3
+
+    from fogbank.gateway.server import BackgroundServer
+
+    opts = ctx.options
+    batch = ctx.batch
+    if batch is None:
+        raise RuntimeError("the query stage needs the generated clickstream")
+    results_location = f"s3://{opts.bucket}/athena-results/"
+    task = progress.add_task("Athena query", total=None)
+    with BackgroundServer(ctx.fogbank) as server:
+        athena = boto3.session.Session().client(
+            "athena",
+            endpoint_url=server.endpoint_url,
+            region_name=ctx.fogbank.config.region,
+            aws_access_key_id="demo",
+            aws_secret_access_key="demo",
+        )
+        try:
+            query_id = athena.start_query_execution(
+                QueryString=CTR_BY_DEVICE_AND_HOUR,
+                QueryExecutionContext={"Database": opts.database},
+                ResultConfiguration={"OutputLocation": results_location},
+            )["QueryExecutionId"]
+            while True:
+                execution = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+                state = execution["Status"]["State"]
+                progress.update(task, description=f"Athena query: {state}")
+                if state in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                    break
+                time.sleep(0.05)
+            if state != "SUCCEEDED":
+                raise RuntimeError(
+                    f"the query ended {state}: {execution['Status'].get('StateChangeReason')}"
+                )
+            rows = [
+                [d.get("VarCharValue") for d in row["Data"]]
+                for page in athena.get_paginator("get_query_results").paginate(
+                    QueryExecutionId=query_id
+                )
+                for row in page["ResultSet"]["Rows"]
+            ][1:]
+        finally:
+            athena.close()
+    progress.update(task, total=1, completed=1, description="Athena query: SUCCEEDED")
+    expected: Counter[tuple[str, str]] = Counter()
+    clicks: Counter[tuple[str, str]] = Counter()
+    for device, hour, clicked in zip(batch.device, batch.hour, batch.clicked, strict=True):
+        expected[(str(device), f"{int(hour):02d}")] += 1
+        clicks[(str(device), f"{int(hour):02d}")] += int(clicked)
+    found = {(str(r[0]), str(r[1])): (int(r[2] or 0), int(r[3] or 0)) for r in rows}
+    if found != {key: (expected[key], clicks[key]) for key in expected}:
+        raise RuntimeError("Athena's counts per device and hour differ from the generated events")
+    by_device: dict[str, tuple[int, int]] = {}
+    for (device, _), (n, c) in found.items():
+        total = by_device.get(device, (0, 0))
+        by_device[device] = (total[0] + n, total[1] + c)
+    shown = ", ".join(f"{d} {c / n:.2%}" for d, (n, c) in sorted(by_device.items()))
+    scanned = int(execution["Statistics"]["DataScannedInBytes"])
+    return StageOutcome(
+        f"CTR by device and hour from {opts.database}.raw: {len(rows)} groups, every count "
+        f"equal to the generated events; by device {shown}; {scanned / 1e6:.1f} MB scanned "
+        f"(USD {max(scanned, 10 * 2**20) / 2**40 * 5:.6f} at Athena's price)",
+        {"Groups": float(len(rows)), "DataScannedInBytes": float(scanned)},
+    )
+
+
+CTR_BY_DEVICE_AND_HOUR = """
+SELECT device,
+       date_format(from_iso8601_timestamp("timestamp"), '%H') AS hour_of_day,
+       count(*) AS impressions,
+       sum(clicked) AS clicks,
+       round(avg(CAST(clicked AS double)), 4) AS ctr
+FROM raw
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+
+
 STAGES: tuple[Stage, ...] = (
     Stage("generate", "Generate a clickstream", generate),
     Stage("stream", "Produce it into a Kinesis stream of 4 shards", stream_events),
@@ -400,6 +482,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("readback", "Read it back and count per hour", read_back),
     Stage("s3api", "Read it again through the S3 API with boto3", s3_api),
     Stage("catalog", "Crawl it into the Glue Data Catalog with boto3", catalog),
+    Stage("query", "Query it with Athena through boto3", query),
 )
 
 

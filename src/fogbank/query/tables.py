@@ -38,6 +38,7 @@ _AVRO = ("avro",)
 _JSON = ("jsonserde", "json")
 _OPEN_CSV = ("opencsvserde",)
 _LAZY = ("lazysimpleserde",)
+_GROK = ("grokserde",)
 _TEXT_SUFFIXES = {"gzip": ".gz", "bzip2": ".bz2", "zstd": ".zst"}
 
 
@@ -133,6 +134,10 @@ def table_source(
     elif reader in ("lazy", "opencsv"):
         scan = _csv_scan(files, columns, parameters, reader, hive)
         source.view_sql = _typed_view(view, scan, columns, keys, cast=True)
+    elif reader == "grok":
+        source.arrow, source.arrow_bytes = _grok(listing, columns, keys, parameters)
+        source.arrow_name = f"arrow_{database}_{name}"
+        source.view_sql = _typed_view(view, _ident(source.arrow_name), columns, keys, cast=True)
     else:
         source.arrow, source.arrow_bytes = _arrow(reader, listing, keys)
         source.arrow_name = f"arrow_{database}_{name}"
@@ -155,6 +160,8 @@ def _reader(table: Table) -> str:
         return "json"
     if any(k in serde for k in _OPEN_CSV):
         return "opencsv"
+    if any(k in serde for k in _GROK):
+        return "grok"
     if any(k in serde for k in _LAZY) or classification in ("csv", "tsv", ""):
         return "lazy"
     raise QueryFailed(
@@ -289,6 +296,46 @@ def _arrow(reader: str, listing: _Listing, keys: Sequence[tuple[str, str]]) -> t
                 if isinstance(record, dict):
                     records.append({**record, **values})
     return pa.Table.from_pylist(records), listing.size
+
+
+def _grok(
+    listing: _Listing,
+    columns: Sequence[tuple[str, str]],
+    keys: Sequence[tuple[str, str]],
+    parameters: Mapping[str, str],
+) -> tuple[Any, int]:
+    """GrokSerDe: each line matched against the table's ``input.format`` pattern (with
+    its ``input.grokCustomPatterns``), its named fields as text columns; a line that
+    does not match is a row of NULLs, as the SerDe reads it."""
+    import gzip
+
+    import pyarrow as pa
+
+    from fogbank.catalog.custom import grok_fields
+
+    pattern = parameters.get("input.format") or ""
+    if not pattern:
+        raise QueryFailed("HIVE_METASTORE_ERROR", "A GrokSerDe table needs input.format")
+    compiled, fields = grok_fields(pattern, parameters.get("input.grokCustomPatterns", ""))
+    names = [name for name, _ in columns]
+    values: dict[str, list[str | None]] = {name: [] for name in names}
+    values.update({key: [] for key, _ in keys})
+    for link, _ in listing.links:
+        partition = _partition_values(link, keys)
+        opener = gzip.open if link.name.endswith(".gz") else open
+        with opener(link, "rt", encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                text = line.rstrip("\r\n")
+                if not text:
+                    continue
+                match = compiled.match(text)
+                found = match.groupdict() if match else {}
+                for index, name in enumerate(names):
+                    field = fields[index] if index < len(fields) else name
+                    values[name].append(found.get(field))
+                for key, _ in keys:
+                    values[key].append(partition.get(key))
+    return pa.table({k: pa.array(v, pa.string()) for k, v in values.items()}), listing.size
 
 
 def _partition_values(link: Path, keys: Sequence[tuple[str, str]]) -> dict[str, str]:
