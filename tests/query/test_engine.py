@@ -1,0 +1,147 @@
+"""The Athena engine without the gateway: concurrency, stopping, a kill -9 mid-query,
+result files read back a page at a time, and the price."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fogbank import Fogbank, FogbankConfig
+from fogbank.core.errors import InvalidRequestException
+from fogbank.query import results
+from fogbank.query.engine import cost_usd
+
+OUTPUT = "s3://results/"
+DEADLINE = 60.0
+LONG = (
+    "SELECT count(*) FROM UNNEST(sequence(1, 2000000000)) AS t(x) "
+    "CROSS JOIN UNNEST(sequence(1, 1000)) AS u(y)"
+)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def fb(home: Path) -> Iterator[Fogbank]:
+    with Fogbank(FogbankConfig.load(home=home, environ={})) as opened:
+        opened.lake.create_bucket("results")
+        yield opened
+
+
+def test_queries_run_concurrently_and_each_gets_its_own_result(fb: Fogbank) -> None:
+    ids = [
+        fb.queries.start_query_execution(f"SELECT {n} AS n, 'q{n}' AS q", output_location=OUTPUT)
+        for n in range(8)
+    ]
+    for n, query_id in enumerate(ids):
+        execution = fb.queries.wait(query_id, DEADLINE)
+        assert execution.state == "SUCCEEDED", execution.state_change_reason
+        page = fb.queries.get_query_results(query_id)
+        assert page.rows == [["n", "q"], [str(n), f"q{n}"]]
+    listed, _ = fb.queries.list_query_executions()
+    assert listed == list(reversed(ids)) or sorted(listed) == sorted(ids)
+
+
+def test_stop_ends_a_running_query_cancelled_and_writes_no_result(fb: Fogbank) -> None:
+    query_id = fb.queries.start_query_execution(LONG, output_location=OUTPUT)
+    deadline = time.monotonic() + DEADLINE
+    while fb.queries.get_query_execution(query_id).state == "QUEUED":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    fb.queries.stop_query_execution(query_id)
+    execution = fb.queries.wait(query_id, DEADLINE)
+    assert execution.state == "CANCELLED"
+    assert "cancelled" in (execution.state_change_reason or "")
+    with pytest.raises(InvalidRequestException, match="CANCELLED"):
+        fb.queries.get_query_results(query_id)
+    assert [o.key for o in fb.lake.iter_objects("results")] == []
+    fb.queries.stop_query_execution(query_id)  # stopping a finished query changes nothing
+
+
+def test_a_query_interrupted_by_kill_9_is_failed_on_next_open(home: Path) -> None:
+    """kill -9 of the process running a query: the next open marks it FAILED, and the
+    catalog, lake and engine go on working."""
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from pathlib import Path
+        from fogbank import Fogbank, FogbankConfig
+        fb = Fogbank(FogbankConfig.load(home=Path({str(home)!r}), environ={{}}))
+        fb.lake.create_bucket("results")
+        query_id = fb.queries.start_query_execution({LONG!r}, output_location={OUTPUT!r})
+        while fb.queries.get_query_execution(query_id).state != "RUNNING":
+            time.sleep(0.01)
+        print(query_id, flush=True)
+        time.sleep(600)
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        query_id = child.stdout.readline().strip()
+        assert query_id
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(DEADLINE)
+        if child.stdout is not None:
+            child.stdout.close()
+    with Fogbank(FogbankConfig.load(home=home, environ={})) as reopened:
+        execution = reopened.queries.get_query_execution(query_id)
+        assert execution.state == "FAILED"
+        assert "interrupted" in (execution.state_change_reason or "")
+        after = reopened.queries.start_query_execution("SELECT 1", output_location=OUTPUT)
+        assert reopened.queries.wait(after, DEADLINE).state == "SUCCEEDED"
+
+
+def test_result_pages_follow_each_other_without_rereading(fb: Fogbank) -> None:
+    query_id = fb.queries.start_query_execution(
+        "SELECT x, 'line\nbreak, \"quoted\"' AS s "
+        "FROM UNNEST(sequence(1, 2500)) AS t(x) ORDER BY x",
+        output_location=OUTPUT,
+    )
+    assert fb.queries.wait(query_id, DEADLINE).state == "SUCCEEDED"
+    seen: list[list[str | None]] = []
+    token: str | None = None
+    while True:
+        page = fb.queries.get_query_results(query_id, max_results=1000, next_token=token)
+        seen.extend(page.rows)
+        token = page.next_token
+        if token is None:
+            break
+    assert len(seen) == 2501
+    assert seen[-1] == ["2500", 'line\nbreak, "quoted"']
+    with pytest.raises(InvalidRequestException, match="MaxResults"):
+        fb.queries.get_query_results(query_id, max_results=1001)
+    with pytest.raises(InvalidRequestException, match="NextToken"):
+        fb.queries.get_query_results(query_id, next_token="not-a-token")
+
+
+def test_athena_price_is_per_megabyte_with_a_ten_megabyte_minimum() -> None:
+    assert cost_usd(0) == 0.0
+    assert cost_usd(1) == cost_usd(10 * 2**20) == pytest.approx(10 * 2**20 / 2**40 * 5)
+    assert cost_usd(2**40) == pytest.approx(5.0)
+    assert cost_usd(10 * 2**20 + 1) == pytest.approx(11 * 2**20 / 2**40 * 5)
+
+
+values = st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=["Cs"])))
+
+
+@given(st.lists(st.lists(values, min_size=3, max_size=3), max_size=20))
+def test_result_csv_round_trips_values_and_nulls(rows: list[list[str | None]]) -> None:
+    data = b"".join(results.csv_line(row) for row in rows)
+    read, used, ended = results.read_rows(io.BytesIO(data), csv=True, limit=1000)
+    assert read == rows and used == len(data) and ended
