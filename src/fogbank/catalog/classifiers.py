@@ -515,7 +515,7 @@ def _csv(text: bytes, complete: bool) -> Classification | None:
     for delimiter in CSV_DELIMITERS:
         if delimiter not in decoded:
             continue
-        rows = _csv_rows(decoded, delimiter, complete)
+        rows = csv_rows(decoded, delimiter, complete)
         exhausted = len(rows or ()) <= SAMPLE_RECORDS
         if rows is None or len(rows) < 2:
             continue
@@ -526,11 +526,15 @@ def _csv(text: bytes, complete: bool) -> Classification | None:
     return None
 
 
-def _csv_rows(decoded: str, delimiter: str, complete: bool) -> list[list[str]] | None:
+def csv_rows(
+    decoded: str, delimiter: str, complete: bool, quote: str = '"'
+) -> list[list[str]] | None:
+    """The sample's non-empty rows, up to one past :data:`SAMPLE_RECORDS`; None when a
+    whole file does not parse as CSV with this delimiter and quote."""
     rows: list[list[str]] = []
     try:
         reader: Iterator[list[str]] = csv.reader(
-            io.StringIO(decoded, newline=""), delimiter=delimiter, strict=True
+            io.StringIO(decoded, newline=""), delimiter=delimiter, quotechar=quote, strict=True
         )
         for row in reader:
             if row:

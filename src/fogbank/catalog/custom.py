@@ -22,8 +22,6 @@ What each kind makes of a file:
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -44,6 +42,7 @@ from fogbank.catalog.classifiers import (
     GlueType,
     Serde,
     StructType,
+    csv_rows,
     json_type,
     looks_like_header,
     merge_fields,
@@ -664,21 +663,10 @@ def _csv(members: Mapping[str, Any], text: bytes, complete: bool) -> Classificat
         if complete:
             return None
         decoded = text.decode("utf-8", errors="ignore")
-    rows: list[list[str]] = []
-    try:
-        reader = csv.reader(
-            io.StringIO(decoded, newline=""), delimiter=delimiter, quotechar=quote, strict=True
-        )
-        for row in reader:
-            if row:
-                rows.append(row)
-            if len(rows) > SAMPLE_RECORDS:
-                break
-    except csv.Error:
-        if complete:
-            return None
-    if not complete and rows:
-        rows.pop()
+    found = csv_rows(decoded, delimiter, complete, quote)
+    if found is None:
+        return None
+    rows = found
     exhausted = len(rows) <= SAMPLE_RECORDS and complete
     rows = rows[:SAMPLE_RECORDS]
     if not rows:

@@ -200,6 +200,19 @@ def write_lake(ctx: DemoContext, progress: Progress) -> StageOutcome:
     )
 
 
+def _client(ctx: DemoContext, endpoint_url: str, service: str) -> Any:
+    """A real boto3 client of the gateway the stage started (closed by the stage)."""
+    import boto3
+
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=ctx.fogbank.config.region,
+        aws_access_key_id="demo",
+        aws_secret_access_key="demo",
+    )
+
+
 def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -238,19 +251,11 @@ def read_back(ctx: DemoContext, progress: Progress) -> StageOutcome:
 
 def s3_api(ctx: DemoContext, progress: Progress) -> StageOutcome:
     """Serve the lake on the AWS wire API and read the partitions back with boto3."""
-    import boto3
-
     from fogbank.gateway.server import BackgroundServer
 
     opts = ctx.options
     with BackgroundServer(ctx.fogbank) as server:
-        s3 = boto3.session.Session().client(
-            "s3",
-            endpoint_url=server.endpoint_url,
-            region_name=ctx.fogbank.config.region,
-            aws_access_key_id="demo",
-            aws_secret_access_key="demo",
-        )
+        s3 = _client(ctx, server.endpoint_url, "s3")
         try:
             keys: list[tuple[str, int]] = []
             for page in s3.get_paginator("list_objects_v2").paginate(
@@ -285,8 +290,6 @@ def catalog(ctx: DemoContext, progress: Progress) -> StageOutcome:
     last hour arrives late: the crawler, which crawls new folders only (as an hourly
     schedule would run it), reads only that hour's files the second time. Then a
     GetPartitions expression filter over the partition keys."""
-    import boto3
-
     from fogbank.gateway.server import BackgroundServer
 
     opts = ctx.options
@@ -303,13 +306,7 @@ def catalog(ctx: DemoContext, progress: Progress) -> StageOutcome:
     held = "staging/late-hour/"
     task = progress.add_task("Glue crawler", total=None)
     with BackgroundServer(ctx.fogbank) as server:
-        glue = boto3.session.Session().client(
-            "glue",
-            endpoint_url=server.endpoint_url,
-            region_name=ctx.fogbank.config.region,
-            aws_access_key_id="demo",
-            aws_secret_access_key="demo",
-        )
+        glue = _client(ctx, server.endpoint_url, "glue")
 
         def crawl() -> dict[str, Any]:
             glue.start_crawler(Name=opts.crawler)
@@ -396,8 +393,6 @@ def catalog(ctx: DemoContext, progress: Progress) -> StageOutcome:
 def query(ctx: DemoContext, progress: Progress) -> StageOutcome:
     """Athena through boto3 over the crawled table: click-through rate by device and hour
     of day, checked against the generated events, with the bytes it scanned."""
-    import boto3
-
     from fogbank.gateway.server import BackgroundServer
 
     opts = ctx.options
@@ -407,13 +402,7 @@ def query(ctx: DemoContext, progress: Progress) -> StageOutcome:
     results_location = f"s3://{opts.bucket}/athena-results/"
     task = progress.add_task("Athena query", total=None)
     with BackgroundServer(ctx.fogbank) as server:
-        athena = boto3.session.Session().client(
-            "athena",
-            endpoint_url=server.endpoint_url,
-            region_name=ctx.fogbank.config.region,
-            aws_access_key_id="demo",
-            aws_secret_access_key="demo",
-        )
+        athena = _client(ctx, server.endpoint_url, "athena")
         try:
             query_id = athena.start_query_execution(
                 QueryString=CTR_BY_DEVICE_AND_HOUR,

@@ -51,7 +51,7 @@ from fogbank.lake.names import parse_location
 from fogbank.query import results
 from fogbank.query.errors import SYSTEM, QueryFailed
 from fogbank.query.run import Run
-from fogbank.query.workgroups import WorkGroups
+from fogbank.query.workgroups import WorkGroups, batch_find
 
 log = logging.getLogger(__name__)
 
@@ -259,20 +259,10 @@ class Queries:
     def batch_get_query_execution(
         self, ids: Sequence[str]
     ) -> tuple[list[QueryExecution], list[dict[str, str]]]:
-        found, missing = [], []
-        for execution_id in ids:
-            resource = self._store.find_resource(SERVICE, EXECUTION, execution_id)
-            if resource is None:
-                missing.append(
-                    {
-                        "QueryExecutionId": execution_id,
-                        "ErrorCode": "INVALID_INPUT",
-                        "ErrorMessage": f"QueryExecution {execution_id} was not found",
-                    }
-                )
-            else:
-                found.append(self._execution(resource))
-        return found, missing
+        found, missing = batch_find(
+            self._store, EXECUTION, ids, "QueryExecutionId", "QueryExecution"
+        )
+        return [self._execution(r) for r in found], missing
 
     def list_query_executions(
         self, *, work_group: str | None = None, max_results: int = 50, next_token: str | None = None

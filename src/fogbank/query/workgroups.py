@@ -223,20 +223,8 @@ class WorkGroups:
     def batch_get_named_query(
         self, ids: Sequence[str]
     ) -> tuple[list[NamedQuery], list[dict[str, str]]]:
-        found, missing = [], []
-        for named_id in ids:
-            resource = self._store.find_resource(SERVICE, NAMED, named_id)
-            if resource is None:
-                missing.append(
-                    {
-                        "NamedQueryId": named_id,
-                        "ErrorCode": "INVALID_INPUT",
-                        "ErrorMessage": f"NamedQuery {named_id} was not found",
-                    }
-                )
-            else:
-                found.append(_named(resource))
-        return found, missing
+        found, missing = batch_find(self._store, NAMED, ids, "NamedQueryId", "NamedQuery")
+        return [_named(r) for r in found], missing
 
     def list_named_queries(
         self, *, work_group: str | None = None, max_results: int = 50, next_token: str | None = None
@@ -346,6 +334,26 @@ class WorkGroups:
 
     def _now(self) -> datetime:
         return self._clock.now().astimezone(UTC)
+
+
+def batch_find(
+    store: ControlPlaneStore, kind: str, ids: Sequence[str], member: str, label: str
+) -> tuple[list[Resource], list[dict[str, str]]]:
+    """The resources a BatchGet names, and an Unprocessed entry for each missing one."""
+    found, missing = [], []
+    for given in ids:
+        resource = store.find_resource(SERVICE, kind, given)
+        if resource is None:
+            missing.append(
+                {
+                    member: given,
+                    "ErrorCode": "INVALID_INPUT",
+                    "ErrorMessage": f"{label} {given} was not found",
+                }
+            )
+        else:
+            found.append(resource)
+    return found, missing
 
 
 def _configuration(given: Mapping[str, Any]) -> dict[str, Any]:
