@@ -40,8 +40,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from fogbank.catalog.engine import Catalog
 from fogbank.core.clock import Clock
 from fogbank.core.errors import InvalidRequestException
@@ -145,9 +143,9 @@ class Queries:
         self.region = region
         self.workgroups = WorkGroups(store, clock=clock, account_id=account_id, region=region)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="athena")
+        self._memory_limit = _memory_share(workers)
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
-        self._database = duckdb.connect()
         self.recover()
 
     # ------------------------------------------------------------------ lifecycle
@@ -376,7 +374,6 @@ class Queries:
             with contextlib.suppress(Exception):
                 self.stop_query_execution(execution_id)
         self._pool.shutdown(wait=True, cancel_futures=False)
-        self._database.close()
 
     def recover(self) -> None:
         """Mark FAILED every unfinished execution whose process on this host is gone."""
@@ -415,6 +412,7 @@ class Queries:
                 resource.body,
                 running,
                 self.workgroups,
+                memory_limit=self._memory_limit,
             ).execute()
             self._complete(execution_id, outcome, running)
         except Exception as error:  # the run's own bug must still end the execution
@@ -559,6 +557,16 @@ class Queries:
             cost_usd=cost_usd(scanned) if resource.state in (SUCCEEDED, CANCELLED) else 0.0,
             update_count=body.get("UpdateCount"),
         )
+
+
+def _memory_share(workers: int) -> str:
+    """Each query's DuckDB memory limit: an equal share of 80% of the machine's memory,
+    so that the pool's queries together cannot exhaust it (DuckDB spills beyond it)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "80%"
+    return f"{max(256, int(total * 0.8 / workers) // 2**20)}MB"
 
 
 def _abandoned(resource: Resource) -> bool:

@@ -90,7 +90,10 @@ class Run:
         request: Mapping[str, Any],
         running: Any,
         workgroups: WorkGroups,
+        *,
+        memory_limit: str = "80%",
     ) -> None:
+        self._memory_limit = memory_limit
         self._catalog = catalog
         self._lake = lake
         self._scratch = scratch
@@ -198,6 +201,8 @@ class Run:
         self._scratch.mkdir(parents=True, exist_ok=True)
         connection = duckdb.connect()
         # timestamps with a zone are written in the session's zone; Athena's is UTC
+        connection.execute(f"SET memory_limit = '{self._memory_limit}'")
+        connection.execute(f"SET temp_directory = '{self._scratch / 'spill'}'")
         connection.execute("SET TimeZone = 'UTC'")
         # DuckDB would push a text column's TRY_CAST into the CSV reader as its column
         # type, and the reader fails on a bad value where Hive's SerDe gives NULL
