@@ -408,3 +408,46 @@ def test_a_crawled_grok_table_is_queried_line_by_line(athena: Any, lake: Fogbank
         ["GET", "5", "5"],
         [None, "1", "0"],
     ]
+
+
+def test_ctas_insert_and_unload_write_the_lake(athena: Any, lake: Fogbank) -> None:
+    """CREATE TABLE AS SELECT (Parquet, partitioned), INSERT INTO, UNLOAD (label-first
+    headerless CSV), each with its manifest, then the written table queried back."""
+    execution = run(
+        athena,
+        "CREATE TABLE daily WITH (format = 'PARQUET', "
+        "external_location = 's3://lake/tables/daily/', partitioned_by = ARRAY['dt']) AS "
+        "SELECT id, amount, dt FROM sales WHERE id < 10",
+    )
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    assert execution["SubstatementType"] == "CREATE_TABLE_AS_SELECT"
+    query_id = execution["QueryExecutionId"]
+    assert athena.get_query_results(QueryExecutionId=query_id)["UpdateCount"] == 20
+    with lake.lake.get_object("lake", f"results/{query_id}-manifest.csv") as manifest:
+        files = manifest.read().decode().split()
+    assert len(files) == 2 and all(f.startswith("s3://lake/tables/daily/dt=") for f in files)
+    table = lake.catalog.get_table("db", "daily")
+    assert [k["Name"] for k in table.partition_keys] == ["dt"]
+
+    inserted = run(athena, "INSERT INTO daily SELECT 99, 1.25, '2024-01-03'")
+    assert inserted["Status"]["State"] == "SUCCEEDED", inserted["Status"]
+    counted = run(athena, "SELECT dt, count(*) FROM daily GROUP BY dt ORDER BY dt")
+    assert rows(athena, counted["QueryExecutionId"])[1:] == [
+        ["2024-01-01", "10"],
+        ["2024-01-02", "10"],
+        ["2024-01-03", "1"],
+    ]
+
+    unloaded = run(
+        athena,
+        "UNLOAD (SELECT CASE WHEN amount > 2 THEN 1 ELSE 0 END AS label, id, amount "
+        "FROM sales WHERE dt = '2024-01-01' AND id < 8) "
+        "TO 's3://lake/training/' WITH (format = 'TEXTFILE', field_delimiter = ',', "
+        "compression = 'NONE')",
+    )
+    assert unloaded["Status"]["State"] == "SUCCEEDED", unloaded["Status"]
+    lines: list[str] = []
+    for info in lake.lake.iter_objects("lake", "training/"):
+        with lake.lake.get_object("lake", info.key) as body:
+            lines.extend(body.read().decode().splitlines())
+    assert sorted(lines) == sorted(f"{1 if i * 0.5 > 2 else 0},{i},{i * 0.5}" for i in range(8))

@@ -32,7 +32,7 @@ import duckdb
 from fogbank.catalog.engine import Catalog
 from fogbank.lake.engine import Lake
 from fogbank.lake.names import parse_location
-from fogbank.query import dialect, results
+from fogbank.query import ctas, dialect, results
 from fogbank.query.ddl import run_ddl
 from fogbank.query.errors import SYSTEM, QueryFailed
 from fogbank.query.tables import table_source
@@ -148,6 +148,9 @@ class Run:
         if statement.tree is None:  # Hive DDL, SHOW, DESCRIBE: the catalog answers
             self._ddl(statement)
             return
+        if statement.substatement in ("CREATE_TABLE_AS_SELECT", "INSERT", "UNLOAD"):
+            self._write_data(statement)
+            return
         if statement.tree is None or statement.substatement not in ("SELECT", "EXPLAIN"):
             raise QueryFailed(
                 "NOT_SUPPORTED",
@@ -188,21 +191,26 @@ class Run:
     # ------------------------------------------------------------------ SELECT
 
     def _select(self, tree: Any) -> None:
+        self._with_views(tree, self._select_on)
+
+    def _with_views(self, tree: Any, work: Any) -> None:
+        """Run ``work(connection, duckdb_sql)`` on a connection holding a view per table
+        ``tree`` reads, and count the bytes read. A Parquet file lacking a column the
+        others have fails the first try; the second reads every footer and NULLs it."""
         try:
-            self._select_once(tree, union_by_name=False)
+            self._run_on_views(tree, work, union_by_name=False)
         except duckdb.InvalidInputException as error:
             if "schema mismatch" not in str(error):
                 raise
-            # a Parquet file lacks a column others have: read every footer, and NULL it
-            self._select_once(tree, union_by_name=True)
+            self._run_on_views(tree, work, union_by_name=True)
 
-    def _select_once(self, tree: Any, *, union_by_name: bool) -> None:
+    def _run_on_views(self, tree: Any, work: Any, *, union_by_name: bool) -> None:
         planning = time.monotonic()
         self._scratch.mkdir(parents=True, exist_ok=True)
         connection = duckdb.connect()
-        # timestamps with a zone are written in the session's zone; Athena's is UTC
         connection.execute(f"SET memory_limit = '{self._memory_limit}'")
         connection.execute(f"SET temp_directory = '{self._scratch / 'spill'}'")
+        # timestamps with a zone are written in the session's zone; Athena's is UTC
         connection.execute("SET TimeZone = 'UTC'")
         # DuckDB would push a text column's TRY_CAST into the CSV reader as its column
         # type, and the reader fails on a bad value where Hive's SerDe gives NULL
@@ -217,31 +225,80 @@ class Run:
             self._outcome.planning_seconds = time.monotonic() - planning
             if self._running.stop.is_set():
                 raise duckdb.InterruptException("stopped before it ran")
-            cursor = connection.execute(sql)
-            description = cursor.description or []
-            columns = [
-                results.Column(name, *athena_type(str(kind))) for name, kind, *_ in description
-            ]
-            types = [c.type for c in columns]
-
-            def batches() -> Any:
-                yield [c.name for c in columns]
-                while True:
-                    rows = cursor.fetchmany(_BATCH)
-                    if not rows:
-                        return
-                    yield [
-                        [render_value(v, t) for v, t in zip(row, types, strict=True)]
-                        for row in rows
-                    ]
-
-            self._write(columns, _header_then_rows(batches()), csv=True)
+            work(connection, sql)
             connection.execute("PRAGMA disable_profiling")
             self._outcome.scanned = _bytes_read(profile) + arrow_bytes
         finally:
             self._running.connection = None
             connection.close()
         self._check_cutoff()
+
+    def _select_on(self, connection: Any, sql: str) -> None:
+        cursor = connection.execute(sql)
+        description = cursor.description or []
+        columns = [results.Column(name, *athena_type(str(kind))) for name, kind, *_ in description]
+        types = [c.type for c in columns]
+
+        def batches() -> Any:
+            yield [c.name for c in columns]
+            while True:
+                rows = cursor.fetchmany(_BATCH)
+                if not rows:
+                    return
+                yield [
+                    [render_value(v, t) for v, t in zip(row, types, strict=True)] for row in rows
+                ]
+
+        self._write(columns, _header_then_rows(batches()), csv=True)
+
+    # ------------------------------------------------------------------ CTAS, INSERT, UNLOAD
+
+    def _write_data(self, statement: dialect.Statement) -> None:
+        """CREATE TABLE AS SELECT, INSERT INTO and UNLOAD: the query's rows written as
+        files into the lake (:mod:`fogbank.query.ctas`), their paths in the manifest."""
+        output = str(self._request["OutputLocation"])
+        if not output.endswith("/"):
+            output += "/"
+        written: list[ctas.WriteOutcome] = []
+
+        def work(connection: Any, sql: str) -> None:
+            common: dict[str, Any] = {
+                "select_sql": sql,
+                "lake": self._lake,
+                "query_id": self._id,
+                "scratch": self._scratch / "write",
+            }
+            if statement.substatement == "UNLOAD":
+                written.append(
+                    ctas.unload(connection, statement, default_database=self._database, **common)
+                )
+            elif statement.substatement == "INSERT":
+                written.append(
+                    ctas.insert_into(
+                        connection,
+                        statement,
+                        catalog=self._catalog,
+                        default_database=self._database,
+                        **common,
+                    )
+                )
+            else:
+                written.append(
+                    ctas.create_table_as(
+                        connection,
+                        statement,
+                        catalog=self._catalog,
+                        default_database=self._database,
+                        output_location=output,
+                        **common,
+                    )
+                )
+
+        self._with_views(ctas.inner_select(statement), work)
+        outcome = written[-1]
+        self._outcome.update_count = outcome.rows
+        self._outcome.output_rows = outcome.rows
+        ctas.write_manifest(self._lake, output, self._id, outcome.files)
 
     def _views(
         self, connection: Any, tree: Any, *, union_by_name: bool = False
