@@ -48,6 +48,7 @@ class DemoOptions:
     stream: str = "fogbank-demo-clickstream"
     database: str = "fogbank_demo"
     crawler: str = "fogbank-demo-raw"
+    training_prefix: str = "clickstream/training/"
 
     @property
     def raw_location(self) -> str:
@@ -392,44 +393,63 @@ def catalog(ctx: DemoContext, progress: Progress) -> StageOutcome:
 
 def query(ctx: DemoContext, progress: Progress) -> StageOutcome:
     """Athena through boto3 over the crawled table: click-through rate by device and hour
-    of day, checked against the generated events, with the bytes it scanned."""
+    of day, checked against the generated events; then the training set built with
+    CTAS, as Parquet and as the label-first headerless CSV the algorithms read."""
     from fogbank.gateway.server import BackgroundServer
 
     opts = ctx.options
     batch = ctx.batch
     if batch is None:
         raise RuntimeError("the query stage needs the generated clickstream")
-    results_location = f"s3://{opts.bucket}/athena-results/"
-    task = progress.add_task("Athena query", total=None)
+    lake = ctx.fogbank.lake
+    # A rerun writes the training sets again: CTAS needs its locations empty.
+    stale = [o.key for o in lake.iter_objects(opts.bucket, opts.training_prefix)]
+    for start in range(0, len(stale), 1000):
+        lake.delete_objects(opts.bucket, stale[start : start + 1000])
+    task = progress.add_task("Athena", total=3)
     with BackgroundServer(ctx.fogbank) as server:
         athena = _client(ctx, server.endpoint_url, "athena")
         try:
-            query_id = athena.start_query_execution(
-                QueryString=CTR_BY_DEVICE_AND_HOUR,
-                QueryExecutionContext={"Database": opts.database},
-                ResultConfiguration={"OutputLocation": results_location},
-            )["QueryExecutionId"]
-            while True:
-                execution = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
-                state = execution["Status"]["State"]
-                progress.update(task, description=f"Athena query: {state}")
-                if state in ("SUCCEEDED", "FAILED", "CANCELLED"):
-                    break
-                time.sleep(0.05)
-            if state != "SUCCEEDED":
-                raise RuntimeError(
-                    f"the query ended {state}: {execution['Status'].get('StateChangeReason')}"
-                )
+
+            def run(sql: str, what: str) -> dict[str, Any]:
+                progress.update(task, description=f"Athena: {what}")
+                query_id = athena.start_query_execution(
+                    QueryString=sql,
+                    QueryExecutionContext={"Database": opts.database},
+                    ResultConfiguration={"OutputLocation": f"s3://{opts.bucket}/athena-results/"},
+                )["QueryExecutionId"]
+                while True:
+                    execution: dict[str, Any] = athena.get_query_execution(
+                        QueryExecutionId=query_id
+                    )["QueryExecution"]
+                    state = execution["Status"]["State"]
+                    if state in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                        break
+                    time.sleep(0.05)
+                if state != "SUCCEEDED":
+                    reason = execution["Status"].get("StateChangeReason")
+                    raise RuntimeError(f"the {what} query ended {state}: {reason}")
+                progress.advance(task)
+                return execution
+
+            execution = run(CTR_BY_DEVICE_AND_HOUR, "CTR by device and hour")
             rows = [
                 [d.get("VarCharValue") for d in row["Data"]]
                 for page in athena.get_paginator("get_query_results").paginate(
-                    QueryExecutionId=query_id
+                    QueryExecutionId=execution["QueryExecutionId"]
                 )
                 for row in page["ResultSet"]["Rows"]
             ][1:]
+            location = f"s3://{opts.bucket}/{opts.training_prefix}"
+            parquet = run(TRAINING_PARQUET.format(location=location), "CTAS into Parquet")
+            text = run(TRAINING_CSV.format(location=location), "CTAS into CSV")
+            written = [
+                athena.get_query_results(QueryExecutionId=e["QueryExecutionId"])["UpdateCount"]
+                for e in (parquet, text)
+            ]
         finally:
             athena.close()
-    progress.update(task, total=1, completed=1, description="Athena query: SUCCEEDED")
+    progress.update(task, description="Athena: done")
     expected: Counter[tuple[str, str]] = Counter()
     clicks: Counter[tuple[str, str]] = Counter()
     for device, hour, clicked in zip(batch.device, batch.hour, batch.clicked, strict=True):
@@ -438,6 +458,8 @@ def query(ctx: DemoContext, progress: Progress) -> StageOutcome:
     found = {(str(r[0]), str(r[1])): (int(r[2] or 0), int(r[3] or 0)) for r in rows}
     if found != {key: (expected[key], clicks[key]) for key in expected}:
         raise RuntimeError("Athena's counts per device and hour differ from the generated events")
+    if written != [len(batch), len(batch)]:
+        raise RuntimeError(f"CTAS wrote {written} rows, not {len(batch)} each")
     by_device: dict[str, tuple[int, int]] = {}
     for (device, _), (n, c) in found.items():
         total = by_device.get(device, (0, 0))
@@ -447,9 +469,36 @@ def query(ctx: DemoContext, progress: Progress) -> StageOutcome:
     return StageOutcome(
         f"CTR by device and hour from {opts.database}.raw: {len(rows)} groups, every count "
         f"equal to the generated events; by device {shown}; {scanned / 1e6:.1f} MB scanned "
-        f"(USD {max(scanned, 10 * 2**20) / 2**40 * 5:.6f} at Athena's price)",
-        {"Groups": float(len(rows)), "DataScannedInBytes": float(scanned)},
+        f"(USD {max(scanned, 10 * 2**20) / 2**40 * 5:.6f} at Athena's price); training "
+        f"set by CTAS: {written[0]:,} rows into {opts.database}.training (Parquet) and "
+        f"{opts.database}.training_csv (label first, no header)",
+        {
+            "Groups": float(len(rows)),
+            "DataScannedInBytes": float(scanned),
+            "TrainingRows": float(written[0]),
+        },
     )
+
+
+TRAINING_PARQUET = """
+CREATE TABLE training
+WITH (format = 'PARQUET', external_location = '{location}parquet/')
+AS SELECT clicked, device, os, page_category, ad_category, position,
+          dwell_seconds, user_age, user_ctr_affinity
+FROM raw
+"""
+
+# SageMaker's built-in algorithms read CSV with the label first and no header.
+TRAINING_CSV = """
+CREATE TABLE training_csv
+WITH (format = 'TEXTFILE', field_delimiter = ',', write_compression = 'NONE',
+      external_location = '{location}csv/')
+AS SELECT clicked,
+          CASE WHEN device = 'mobile' THEN 1 ELSE 0 END AS is_mobile,
+          CASE WHEN device = 'tablet' THEN 1 ELSE 0 END AS is_tablet,
+          position, dwell_seconds, user_age, user_ctr_affinity
+FROM raw
+"""
 
 
 CTR_BY_DEVICE_AND_HOUR = """
