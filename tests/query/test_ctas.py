@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from fogbank import Fogbank, FogbankConfig
 from fogbank.core.errors import EntityNotFoundException
-from fogbank.query import ctas, dialect
+from fogbank.query import ctas, dialect, writers
 from fogbank.query.ddl import run_ddl
 from fogbank.query.errors import QueryFailed
 from fogbank.query.tables import table_source
@@ -372,9 +372,9 @@ def test_ctas_bucketed_by_writes_a_file_per_bucket_by_hive_hash(
 
 def test_hive_hash_of_strings_matches_java() -> None:
     # "ab".hashCode() in Java: 31 * 97 + 98
-    assert ctas.hive_hash("ab", "string") == 3105
-    assert ctas.hive_hash(-1, "bigint") == 0
-    assert ctas.hive_hash(None, "int") == 0
+    assert writers.hive_hash("ab", "string") == 3105
+    assert writers.hive_hash(-1, "bigint") == 0
+    assert writers.hive_hash(None, "int") == 0
 
 
 def test_bucket_properties_must_come_together(fb: Fogbank, tmp_path: Path) -> None:
