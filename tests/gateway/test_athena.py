@@ -451,3 +451,39 @@ def test_ctas_insert_and_unload_write_the_lake(athena: Any, lake: Fogbank) -> No
         with lake.lake.get_object("lake", info.key) as body:
             lines.extend(body.read().decode().splitlines())
     assert sorted(lines) == sorted(f"{1 if i * 0.5 > 2 else 0},{i},{i * 0.5}" for i in range(8))
+
+
+def test_catalog_browsing_and_workgroup_tags(athena: Any, lake: Fogbank) -> None:
+    """ListDataCatalogs, ListDatabases, Get/ListTableMetadata, and tags on workgroups."""
+    catalogs = athena.list_data_catalogs()["DataCatalogsSummary"]
+    assert catalogs == [
+        {"CatalogName": "AwsDataCatalog", "Type": "GLUE", "Status": "CREATE_COMPLETE"}
+    ]
+    assert athena.get_data_catalog(Name="AwsDataCatalog")["DataCatalog"]["Type"] == "GLUE"
+    databases = athena.list_databases(CatalogName="AwsDataCatalog")["DatabaseList"]
+    assert [d["Name"] for d in databases] == ["db"]
+    tables = athena.list_table_metadata(CatalogName="AwsDataCatalog", DatabaseName="db")
+    assert [t["Name"] for t in tables["TableMetadataList"]] == ["sales"]
+    sales = athena.get_table_metadata(
+        CatalogName="AwsDataCatalog", DatabaseName="db", TableName="sales"
+    )["TableMetadata"]
+    assert [c["Name"] for c in sales["Columns"]] == ["id", "amount", "note"]
+    assert sales["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
+    assert sales["Parameters"]["location"] == "s3://lake/sales/"
+    with pytest.raises(ClientError) as caught:
+        athena.get_table_metadata(CatalogName="AwsDataCatalog", DatabaseName="db", TableName="x")
+    assert caught.value.response["Error"]["Code"] == "MetadataException"
+    with pytest.raises(ClientError) as caught:
+        athena.list_databases(CatalogName="other")
+    assert caught.value.response["Error"]["Code"] == "InvalidRequestException"
+
+    arn = f"arn:aws:athena:us-east-1:{lake.config.account_id}:workgroup/primary"
+    athena.tag_resource(ResourceARN=arn, Tags=[{"Key": "team", "Value": "data"}])
+    assert athena.list_tags_for_resource(ResourceARN=arn)["Tags"] == [
+        {"Key": "team", "Value": "data"}
+    ]
+    athena.untag_resource(ResourceARN=arn, TagKeys=["team"])
+    assert athena.list_tags_for_resource(ResourceARN=arn)["Tags"] == []
+    with pytest.raises(ClientError) as caught:
+        athena.list_tags_for_resource(ResourceARN=arn.replace("primary", "nope"))
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"

@@ -22,6 +22,8 @@ the gateway alone maps codes to statuses, in one table.
     ├── ExpiredIteratorException          a shard iterator older than five minutes
     ├── ExpiredNextTokenException         a pagination token that has expired
     ├── KMSNotFoundException              an encryption key id that names no key
+    │                                   Firehose (fogbank.firehose):
+    ├── ServiceUnavailableException       a put refused for back-pressure (Firehose's throttle)
     │                                   Glue Data Catalog and crawlers (fogbank.catalog):
     ├── EntityNotFoundException           no such database, table, partition, crawler...
     ├── AlreadyExistsException            a name already taken
@@ -38,6 +40,7 @@ the gateway alone maps codes to statuses, in one table.
     ├── NoScheduleException               a crawler schedule started with no schedule
     │                                   Athena (fogbank.query):
     ├── InvalidRequestException           a request Athena refuses (AthenaErrorCode set)
+    ├── MetadataException                 Athena: a catalog database or table not found
     │                                   SigV4 auth (fogbank.gateway.auth), per protocol:
     ├── AccessDenied                      S3: no signature, expired presigned URL, bad date
     ├── AuthorizationHeaderMalformed      S3: an Authorization header it cannot read
@@ -174,6 +177,10 @@ class KMSNotFoundException(FogbankError):
     code = "KMSNotFoundException"
 
 
+class ServiceUnavailableException(FogbankError):
+    code = "ServiceUnavailableException"
+
+
 class EntityNotFoundException(FogbankError):
     code = "EntityNotFoundException"
 
@@ -200,6 +207,10 @@ class CrawlerStoppingException(FogbankError):
 
 class InvalidRequestException(FogbankError):
     code = "InvalidRequestException"
+
+
+class MetadataException(FogbankError):
+    code = "MetadataException"
 
 
 class SchedulerRunningException(FogbankError):

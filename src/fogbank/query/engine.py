@@ -48,6 +48,7 @@ from fogbank.lake.engine import Lake
 from fogbank.lake.names import parse_location
 from fogbank.query import results
 from fogbank.query.errors import SYSTEM, QueryFailed
+from fogbank.query.metadata import Metadata
 from fogbank.query.run import Run
 from fogbank.query.workgroups import WorkGroups, batch_find
 
@@ -142,6 +143,7 @@ class Queries:
         self.account_id = account_id
         self.region = region
         self.workgroups = WorkGroups(store, clock=clock, account_id=account_id, region=region)
+        self.metadata = Metadata(catalog)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="athena")
         self._memory_limit = _memory_share(workers)
         self._running: dict[str, _Running] = {}

@@ -183,6 +183,34 @@ class WorkGroups:
             raise _invalid(f"WorkGroup {name} is not found.")
         return found
 
+    def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
+        """TagResource: on a workgroup's ARN (at most 50 tags)."""
+        name = self._tagged(arn)
+        held = self._store.list_tags(arn)
+        if len({**held, **tags}) > 50:
+            raise _invalid(f"WorkGroup {name} would have more than 50 tags; remove some first.")
+        self._store.tag_resource(arn, tags)
+
+    def untag_resource(self, arn: str, keys: Sequence[str]) -> None:
+        self._tagged(arn)
+        self._store.untag_resource(arn, keys)
+
+    def list_tags(self, arn: str) -> dict[str, str]:
+        self._tagged(arn)
+        return self._store.list_tags(arn)
+
+    def _tagged(self, arn: str) -> str:
+        prefix = self.arn("")
+        name = arn[len(prefix) :] if arn.startswith(prefix) else ""
+        if not name or self._store.find_resource(SERVICE, WORKGROUP, name) is None:
+            if name == PRIMARY:
+                return self._work_group(PRIMARY).name
+            raise ResourceNotFoundException(
+                f"The resource {arn} does not exist; tags go on a workgroup's ARN, such as "
+                f"{self.arn(PRIMARY)}."
+            )
+        return name
+
     # ------------------------------------------------------------------ named queries
 
     def create_named_query(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from fogbank.catalog.model import Database
 from fogbank.gateway.services.registry import Operations
 from fogbank.query.engine import QueryExecution
 from fogbank.query.workgroups import ENGINE, NamedQuery, PreparedStatement, WorkGroup
@@ -270,7 +271,79 @@ def delete_prepared_statement(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, 
     return {}
 
 
+# ------------------------------------------------------------------ catalogs, tags
+
+
+@OPERATIONS("ListDataCatalogs")
+def list_data_catalogs(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    return {"DataCatalogsSummary": fogbank.queries.metadata.list_data_catalogs()}
+
+
+@OPERATIONS("GetDataCatalog")
+def get_data_catalog(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    return {"DataCatalog": fogbank.queries.metadata.get_data_catalog(p["Name"])}
+
+
+@OPERATIONS("ListDatabases")
+def list_databases(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    databases, token = fogbank.queries.metadata.list_databases(
+        p["CatalogName"], max_results=p.get("MaxResults", 50), next_token=p.get("NextToken")
+    )
+    return _present({"DatabaseList": [_database(d) for d in databases], "NextToken": token})
+
+
+@OPERATIONS("GetDatabase")
+def get_database(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    database = fogbank.queries.metadata.get_database(p["CatalogName"], p["DatabaseName"])
+    return {"Database": _database(database)}
+
+
+@OPERATIONS("ListTableMetadata")
+def list_table_metadata(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    tables, token = fogbank.queries.metadata.list_table_metadata(
+        p["CatalogName"],
+        p["DatabaseName"],
+        expression=p.get("Expression"),
+        max_results=p.get("MaxResults", 50),
+        next_token=p.get("NextToken"),
+    )
+    return _present({"TableMetadataList": [t.shape() for t in tables], "NextToken": token})
+
+
+@OPERATIONS("GetTableMetadata")
+def get_table_metadata(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    table = fogbank.queries.metadata.get_table_metadata(
+        p["CatalogName"], p["DatabaseName"], p["TableName"]
+    )
+    return {"TableMetadata": table.shape()}
+
+
+@OPERATIONS("TagResource")
+def tag_resource(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    tags = {t["Key"]: t.get("Value", "") for t in p["Tags"]}
+    fogbank.queries.workgroups.tag_resource(p["ResourceARN"], tags)
+    return {}
+
+
+@OPERATIONS("UntagResource")
+def untag_resource(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fogbank.queries.workgroups.untag_resource(p["ResourceARN"], p["TagKeys"])
+    return {}
+
+
+@OPERATIONS("ListTagsForResource")
+def list_tags_for_resource(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    tags = fogbank.queries.workgroups.list_tags(p["ResourceARN"])
+    return {"Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}
+
+
 # ------------------------------------------------------------------ shapes
+
+
+def _database(d: Database) -> dict[str, Any]:
+    return _present(
+        {"Name": d.name, "Description": d.description, "Parameters": dict(d.parameters or {})}
+    )
 
 
 def _present(members: dict[str, Any]) -> dict[str, Any]:
