@@ -277,8 +277,9 @@ def test_client_request_token_is_idempotent(athena: Any, lake: Fogbank) -> None:
 
 def test_stop_interrupts_a_long_query(athena: Any, lake: Fogbank) -> None:
     query_id = athena.start_query_execution(
-        QueryString="SELECT count(*) FROM UNNEST(sequence(1, 2000000000)) AS t(x) "
-        "CROSS JOIN UNNEST(sequence(1, 1000)) AS u(y)",
+        QueryString="SELECT count(*) FROM UNNEST(sequence(1, 10000)) AS t(x) "
+        "CROSS JOIN UNNEST(sequence(1, 10000)) AS u(y) "
+        "CROSS JOIN UNNEST(sequence(1, 10000)) AS v(z)",
         ResultConfiguration={"OutputLocation": OUTPUT},
     )["QueryExecutionId"]
     deadline = time.monotonic() + DEADLINE

@@ -25,8 +25,8 @@ from fogbank.query.engine import cost_usd
 OUTPUT = "s3://results/"
 DEADLINE = 60.0
 LONG = (
-    "SELECT count(*) FROM UNNEST(sequence(1, 2000000000)) AS t(x) "
-    "CROSS JOIN UNNEST(sequence(1, 1000)) AS u(y)"
+    "SELECT count(*) FROM UNNEST(sequence(1, 10000)) AS t(x) "
+    "CROSS JOIN UNNEST(sequence(1, 10000)) AS u(y) CROSS JOIN UNNEST(sequence(1, 10000)) AS v(z)"
 )
 
 

@@ -607,8 +607,10 @@ def to_duckdb(
     *,
     default_database: str | None = None,
     schema: Schema | None = None,
+    schema_prefix: str = "",
 ) -> str:
-    """The query as DuckDB SQL over views named ``"<database>"."<table>"``.
+    """The query as DuckDB SQL over views named ``"<database>"."<table>"`` (with
+    ``schema_prefix`` before each database name: one execution's own schemas).
 
     ``default_database`` qualifies unqualified table names (Athena's
     QueryExecutionContext.Database). ``schema`` gives column types so that integer
@@ -622,7 +624,7 @@ def to_duckdb(
         table.set("catalog", None)
         table.set("this", exp.to_identifier(table.name.lower(), quoted=True))
         if database:
-            table.set("db", exp.to_identifier(database.lower(), quoted=True))
+            table.set("db", exp.to_identifier(schema_prefix + database.lower(), quoted=True))
     for select in out.find_all(exp.Select):
         _name_columns_like_trino(select)
     out = _type_divisions(out, schema)

@@ -40,6 +40,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from fogbank.catalog.engine import Catalog
 from fogbank.core.clock import Clock
 from fogbank.core.errors import InvalidRequestException
@@ -145,7 +147,14 @@ class Queries:
         self.workgroups = WorkGroups(store, clock=clock, account_id=account_id, region=region)
         self.metadata = Metadata(catalog)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="athena")
-        self._memory_limit = _memory_share(workers)
+        # One DuckDB database for every query: a query is a connection of it (cheap,
+        # where a database of its own costs ~15 ms), memory is shared and capped once.
+        self._duckdb = duckdb.connect()
+        self._duckdb.execute("SET memory_limit = '80%'")
+        self._duckdb.execute(f"SET temp_directory = '{scratch / 'spill'}'")
+        # DuckDB would push a text column's TRY_CAST into the CSV reader as its column
+        # type, and the reader fails on a bad value where Hive's SerDe gives NULL
+        self._duckdb.execute("SET disabled_optimizers = 'type_pushdown'")
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
         self.recover()
@@ -290,10 +299,21 @@ class Queries:
             self._finish(execution_id, CANCELLED, "Query was cancelled by the user")
             return
         running.stop.set()
-        connection = running.connection
-        if connection is not None:
-            with contextlib.suppress(Exception):
-                connection.interrupt()
+        # Interrupt until the run has ended: a stop that lands between two of the run's
+        # statements would otherwise miss the query that follows.
+        threading.Thread(target=self._interrupt, args=(execution_id, running), daemon=True).start()
+
+    def _interrupt(self, execution_id: str, running: _Running) -> None:
+        deadline = time.monotonic() + 120.0
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._running.get(execution_id) is not running:
+                    return
+            connection = running.connection
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    connection.interrupt()
+            time.sleep(0.02)
 
     def wait(self, execution_id: str, timeout: float = 300.0) -> QueryExecution:
         """Block until the execution is final (real time: it waits for a thread)."""
@@ -376,6 +396,7 @@ class Queries:
             with contextlib.suppress(Exception):
                 self.stop_query_execution(execution_id)
         self._pool.shutdown(wait=True, cancel_futures=False)
+        self._duckdb.close()
 
     def recover(self) -> None:
         """Mark FAILED every unfinished execution whose process on this host is gone."""
@@ -414,7 +435,7 @@ class Queries:
                 resource.body,
                 running,
                 self.workgroups,
-                memory_limit=self._memory_limit,
+                duckdb_database=self._duckdb,
             ).execute()
             self._complete(execution_id, outcome, running)
         except Exception as error:  # the run's own bug must still end the execution
@@ -559,16 +580,6 @@ class Queries:
             cost_usd=cost_usd(scanned) if resource.state in (SUCCEEDED, CANCELLED) else 0.0,
             update_count=body.get("UpdateCount"),
         )
-
-
-def _memory_share(workers: int) -> str:
-    """Each query's DuckDB memory limit: an equal share of 80% of the machine's memory,
-    so that the pool's queries together cannot exhaust it (DuckDB spills beyond it)."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return "80%"
-    return f"{max(256, int(total * 0.8 / workers) // 2**20)}MB"
 
 
 def _abandoned(resource: Resource) -> bool:

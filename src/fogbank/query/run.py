@@ -91,9 +91,9 @@ class Run:
         running: Any,
         workgroups: WorkGroups,
         *,
-        memory_limit: str = "80%",
+        duckdb_database: Any,
     ) -> None:
-        self._memory_limit = memory_limit
+        self._duckdb = duckdb_database
         self._catalog = catalog
         self._lake = lake
         self._scratch = scratch
@@ -101,6 +101,7 @@ class Run:
         self._running = running
         self._workgroups = workgroups
         self._id = str(request["QueryExecutionId"])
+        self._prefix = "q" + self._id.replace("-", "")[:16] + "_"
         self._database = (request.get("Database") or "default").lower()
         self._outcome = Outcome()
 
@@ -207,18 +208,23 @@ class Run:
     def _run_on_views(self, tree: Any, work: Any, *, union_by_name: bool) -> None:
         planning = time.monotonic()
         self._scratch.mkdir(parents=True, exist_ok=True)
-        connection = duckdb.connect()
-        connection.execute(f"SET memory_limit = '{self._memory_limit}'")
-        connection.execute(f"SET temp_directory = '{self._scratch / 'spill'}'")
+        # a connection of the engine's one DuckDB database: its views live in schemas
+        # named after this execution, dropped when it ends
+        connection = self._duckdb.cursor()
         # timestamps with a zone are written in the session's zone; Athena's is UTC
         connection.execute("SET TimeZone = 'UTC'")
-        # DuckDB would push a text column's TRY_CAST into the CSV reader as its column
-        # type, and the reader fails on a bad value where Hive's SerDe gives NULL
-        connection.execute("SET disabled_optimizers = 'type_pushdown'")
         self._running.connection = connection
+        schemas: list[str] = []
         try:
-            arrow_bytes, schema = self._views(connection, tree, union_by_name=union_by_name)
-            sql = dialect.to_duckdb(tree, default_database=self._database, schema=schema)
+            arrow_bytes, schema = self._views(
+                connection, tree, schemas, union_by_name=union_by_name
+            )
+            sql = dialect.to_duckdb(
+                tree,
+                default_database=self._database,
+                schema=schema,
+                schema_prefix=self._prefix,
+            )
             profile = self._scratch / "profile.json"
             connection.execute("PRAGMA enable_profiling = 'json'")
             connection.execute(f"PRAGMA profiling_output = '{profile}'")
@@ -230,6 +236,9 @@ class Run:
             self._outcome.scanned = _bytes_read(profile) + arrow_bytes
         finally:
             self._running.connection = None
+            for name in schemas:
+                with contextlib.suppress(duckdb.Error):
+                    connection.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
             connection.close()
         self._check_cutoff()
 
@@ -301,10 +310,11 @@ class Run:
         ctas.write_manifest(self._lake, output, self._id, outcome.files)
 
     def _views(
-        self, connection: Any, tree: Any, *, union_by_name: bool = False
+        self, connection: Any, tree: Any, schemas: list[str], *, union_by_name: bool = False
     ) -> tuple[int, dict[str, dict[str, dict[str, str]]]]:
-        """Create a view per referenced table; the bytes read through Arrow, and the
-        tables' column types for the translation."""
+        """Create a view per referenced table, in this execution's schemas (added to
+        ``schemas``); the bytes read through Arrow, and the tables' column types (keyed
+        by schema) for the translation."""
         arrow_bytes = 0
         schema: dict[str, dict[str, dict[str, str]]] = {}
         created: set[tuple[str, str]] = set()
@@ -328,6 +338,7 @@ class Run:
                     ref.database,
                     ref.table,
                     union_by_name=union_by_name,
+                    view_schema=self._prefix + ref.database,
                 )
             except QueryFailed as failure:
                 if failure.line is None:
@@ -335,15 +346,15 @@ class Run:
                         failure.category, failure.message, line=ref.line, column=ref.column
                     )
                 raise failure from None
-            connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{ref.database}"')
+            view_schema = self._prefix + ref.database
+            if view_schema not in schemas:
+                connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{view_schema}"')
+                schemas.append(view_schema)
             if source.arrow is not None:
                 connection.register(source.arrow_name, source.arrow)
                 arrow_bytes += source.arrow_bytes
             connection.execute(source.view_sql)
-            described = connection.execute(f'DESCRIBE "{ref.database}"."{ref.table}"').fetchall()
-            schema.setdefault(ref.database, {})[ref.table] = {
-                str(row[0]): str(row[1]) for row in described
-            }
+            schema.setdefault(view_schema, {})[ref.table] = source.columns
         return arrow_bytes, schema
 
     def _database_exists(self, name: str) -> bool:

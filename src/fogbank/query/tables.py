@@ -49,7 +49,9 @@ class TableSource:
     database: str
     name: str
     view_sql: str
-    """``CREATE VIEW "db"."t" AS ...`` over the linked files."""
+    """``CREATE VIEW "<schema>"."t" AS ...`` over the linked files."""
+    columns: dict[str, str] = field(default_factory=dict)
+    """The view's columns and their DuckDB types, from the table's Glue types."""
     arrow: Any = None
     """An Arrow dataset or table to register before the view (ORC, Avro), else None."""
     arrow_name: str = ""
@@ -73,6 +75,7 @@ def table_source(
     name: str,
     *,
     union_by_name: bool = False,
+    view_schema: str | None = None,
 ) -> TableSource:
     """The view that reads ``database.name``; QueryFailed when there is no such table or
     fogbank cannot read its format.
@@ -105,8 +108,15 @@ def table_source(
             link.symlink_to(target)
     columns = [(c["Name"].lower(), c.get("Type") or "string") for c in sd.get("Columns", [])]
     keys = [(k["Name"].lower(), k.get("Type") or "string") for k in table.partition_keys]
-    view = f"{_ident(database)}.{_ident(name)}"
-    source = TableSource(database, name, "", files=len(listing.links))
+    schema = view_schema or database
+    view = f"{_ident(schema)}.{_ident(name)}"
+    source = TableSource(
+        database,
+        name,
+        "",
+        columns={c: hive_to_duckdb_type(t) for c, t in [*columns, *keys]},
+        files=len(listing.links),
+    )
     if not listing.links:
         # no files: an empty result with the table's columns
         select = ", ".join(
@@ -136,11 +146,11 @@ def table_source(
         source.view_sql = _typed_view(view, scan, columns, keys, cast=True)
     elif reader == "grok":
         source.arrow, source.arrow_bytes = _grok(listing, columns, keys, parameters)
-        source.arrow_name = f"arrow_{database}_{name}"
+        source.arrow_name = f"arrow_{schema}_{name}"
         source.view_sql = _typed_view(view, _ident(source.arrow_name), columns, keys, cast=True)
     else:
         source.arrow, source.arrow_bytes = _arrow(reader, listing, keys)
-        source.arrow_name = f"arrow_{database}_{name}"
+        source.arrow_name = f"arrow_{schema}_{name}"
         source.view_sql = _typed_view(view, _ident(source.arrow_name), columns, keys, cast=False)
     return source
 
