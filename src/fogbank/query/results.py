@@ -12,9 +12,9 @@ GetQueryResults' pages cost what they return, however deep in the result they ar
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -41,6 +41,30 @@ class Column:
             "Nullable": "UNKNOWN",
             "CaseSensitive": self.type in ("varchar", "char", "string", "json"),
         }
+
+
+_AS_TEXT = ("varchar", "char", "tinyint", "smallint", "integer", "bigint", "date", "decimal")
+
+
+def render_column(column: Any, athena_type: str) -> Any:
+    """A result column (an Arrow array) as the text Athena prints for each value, NULLs
+    kept: integers, dates, decimals and strings by Arrow's own casts, booleans as
+    true/false, and the rest (doubles as Java prints them, timestamps, arrays, maps,
+    rows) value by value through :func:`fogbank.query.types.render_value`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = athena_type.lower()
+    try:
+        if kind in _AS_TEXT:
+            return pc.cast(column, pa.string())
+        if kind == "boolean":
+            return pc.if_else(column, "true", "false")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass  # an Arrow type with no cast to text (a UUID): rendered one by one below
+    from fogbank.query.types import render_value
+
+    return pa.array([render_value(v, athena_type) for v in column.to_pylist()], pa.string())
 
 
 def csv_line(values: Sequence[str | None]) -> bytes:
@@ -78,6 +102,9 @@ def read_rows(
 ) -> tuple[list[list[str | None]], int, bool]:
     """Up to ``limit`` rows from ``stream`` (positioned at a row's start): the rows, the
     bytes they took, and whether the stream ended."""
+    start = stream.tell()
+    total = stream.seek(0, 2)
+    stream.seek(start)
     rows: list[list[str | None]] = []
     used = 0
     reader = _csv_records(stream) if csv else _text_records(stream, whole_lines)
@@ -85,15 +112,8 @@ def read_rows(
         rows.append(row)
         used += size
         if len(rows) >= limit:
-            return rows, used, _at_end(stream)
-    return rows, used, True
-
-
-def _at_end(stream: BinaryIO) -> bool:
-    position = stream.tell()
-    ended = stream.read(1) == b""
-    stream.seek(position)
-    return ended
+            break
+    return rows, used, start + used >= total
 
 
 def _text_records(stream: BinaryIO, whole_lines: bool) -> Iterator[tuple[list[str | None], int]]:
@@ -102,44 +122,40 @@ def _text_records(stream: BinaryIO, whole_lines: bool) -> Iterator[tuple[list[st
         yield ([text] if whole_lines else list(text.split("\t"))), len(line)
 
 
+# One CSV field as :func:`csv_line` and pyarrow's "all_valid" writer write it: a quoted
+# value (quotes doubled inside) or nothing (NULL), then the comma or newline after it.
+_FIELD = re.compile(rb'(?:"((?:[^"]|"")*)")?(,|\n)')
+_CHUNK = 1 << 20
+
+
 def _csv_records(stream: BinaryIO) -> Iterator[tuple[list[str | None], int]]:
     """Rows of the CSV :func:`csv_line` writes: a quoted field is a value (``""`` the
-    empty string), an unquoted empty field is NULL; quoted values may hold newlines."""
-    yield from _records(iter(stream.readline, b""))
-
-
-def _records(lines: Iterable[bytes]) -> Iterator[tuple[list[str | None], int]]:
-    fields: list[str | None] = []
-    value = io.StringIO()
-    quoted = in_quotes = False
-    size = 0
-    for raw in lines:
-        size += len(raw)
-        text = raw.decode()
-        index = 0
-        while index < len(text):
-            char = text[index]
-            if in_quotes:
-                if char == '"':
-                    if text.startswith('"', index + 1):
-                        value.write('"')
-                        index += 1
-                    else:
-                        in_quotes = False
-                else:
-                    value.write(char)
-            elif char == '"':
-                in_quotes = quoted = True
-            elif char == ",":
-                fields.append(value.getvalue() if quoted else None)
-                value, quoted = io.StringIO(), False
-            elif char == "\n":
-                fields.append(value.getvalue() if quoted else None)
-                yield fields, size
-                fields, value, quoted, size = [], io.StringIO(), False, 0
-            else:
-                value.write(char)
-            index += 1
-    if fields or quoted:
-        fields.append(value.getvalue() if quoted else None)
-        yield fields, size
+    empty string), an unquoted empty field is NULL; quoted values may hold newlines.
+    Read a megabyte at a time, so a page deep in a large result reads only its rows."""
+    buffer = b""
+    ended = False
+    while True:
+        position = 0
+        fields: list[str | None] = []
+        row_start = 0
+        while True:
+            match = _FIELD.match(buffer, position)
+            if match is None or match.end() == position:
+                break
+            value, separator = match.group(1), match.group(2)
+            fields.append(None if value is None else value.replace(b'""', b'"').decode())
+            position = match.end()
+            if separator == b"\n":
+                yield fields, position - row_start
+                fields, row_start = [], position
+        buffer = buffer[row_start:]
+        if ended:
+            if buffer.strip():
+                raise ValueError("a result file ends in the middle of a row")
+            return
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            ended = True
+            if buffer and not buffer.endswith(b"\n"):
+                buffer += b"\n"
+        buffer += chunk

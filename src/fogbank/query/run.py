@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+from pyarrow import csv as pa_csv
 
 from fogbank.catalog.engine import Catalog
 from fogbank.lake.engine import Lake
@@ -36,7 +38,7 @@ from fogbank.query import ctas, dialect, results
 from fogbank.query.ddl import run_ddl
 from fogbank.query.errors import SYSTEM, QueryFailed
 from fogbank.query.tables import table_source
-from fogbank.query.types import athena_type, render_value
+from fogbank.query.types import athena_type
 from fogbank.query.workgroups import WorkGroups
 
 _BATCH = 2048
@@ -243,22 +245,42 @@ class Run:
         self._check_cutoff()
 
     def _select_on(self, connection: Any, sql: str) -> None:
-        cursor = connection.execute(sql)
-        description = cursor.description or []
-        columns = [results.Column(name, *athena_type(str(kind))) for name, kind, *_ in description]
-        types = [c.type for c in columns]
+        relation = connection.sql(sql)
+        columns = [
+            results.Column(name, *athena_type(str(kind)))
+            for name, kind in zip(relation.columns, relation.types, strict=True)
+        ]
+        self._write_arrow(columns, relation.to_arrow_reader(_BATCH))
 
-        def batches() -> Any:
-            yield [c.name for c in columns]
-            while True:
-                rows = cursor.fetchmany(_BATCH)
-                if not rows:
-                    return
-                yield [
-                    [render_value(v, t) for v, t in zip(row, types, strict=True)] for row in rows
+    def _write_arrow(self, columns: Sequence[results.Column], reader: Any) -> None:
+        """The result as Athena's CSV, a batch at a time: pyarrow's writer quotes every
+        value and leaves NULLs empty; each column is rendered as Athena prints it."""
+        output, bucket, key = self._result_key(csv=True)
+        names = [c.name for c in columns]
+        rows = 0
+        with tempfile.TemporaryFile() as spool:
+            writer = pa_csv.CSVWriter(
+                spool,
+                pa.schema([(name, pa.string()) for name in names]),
+                write_options=pa_csv.WriteOptions(quoting_style="all_valid"),
+            )
+            for batch in reader:
+                if self._running.stop.is_set():
+                    raise duckdb.InterruptException("stopped while writing its result")
+                rendered = [
+                    results.render_column(batch.column(i), column.type)
+                    for i, column in enumerate(columns)
                 ]
-
-        self._write(columns, _header_then_rows(batches()), csv=True)
+                writer.write_batch(pa.record_batch(rendered, names=names))
+                rows += batch.num_rows
+            writer.close()
+            size = spool.tell()
+            spool.seek(0)
+            self._lake.put_object(bucket, key, spool, content_type="text/csv")
+        self._lake.put_object(bucket, key + ".metadata", results.metadata(columns))
+        self._outcome.result_file = output
+        self._outcome.output_rows = rows
+        self._outcome.output_bytes = size
 
     # ------------------------------------------------------------------ CTAS, INSERT, UNLOAD
 
@@ -376,6 +398,15 @@ class Run:
 
     # ------------------------------------------------------------------ results
 
+    def _result_key(self, *, csv: bool) -> tuple[str, str, str]:
+        """``<OutputLocation><id>.csv`` (``.txt`` for DDL), and its bucket and key."""
+        output = str(self._request["OutputLocation"])
+        if not output.endswith("/"):
+            output += "/"
+        location = f"{output}{self._id}.{'csv' if csv else 'txt'}"
+        bucket, key = parse_location(location)
+        return location, bucket, key
+
     def _write(
         self,
         columns: Sequence[results.Column],
@@ -386,11 +417,7 @@ class Run:
     ) -> None:
         """Stream the rows to a local file, then store it (and its metadata) in the lake;
         a cancelled query stores nothing."""
-        output = str(self._request["OutputLocation"])
-        if not output.endswith("/"):
-            output += "/"
-        key_location = f"{output}{self._id}.{'csv' if csv else 'txt'}"
-        bucket, key = parse_location(key_location)
+        key_location, bucket, key = self._result_key(csv=csv)
         line = results.csv_line if csv else results.text_line
         rows = 0
         with tempfile.TemporaryFile() as spool:
@@ -411,17 +438,6 @@ class Run:
         self._outcome.result_file = key_location
         self._outcome.output_rows = rows - (1 if csv else 0)
         self._outcome.output_bytes = size
-
-
-def _header_then_rows(batches: Any) -> Any:
-    """The header row as a batch of its own, then the data batches."""
-    first = True
-    for batch in batches:
-        if first:
-            first = False
-            yield [batch]
-        else:
-            yield batch
 
 
 def _bytes_read(profile: Path) -> int:
