@@ -49,6 +49,7 @@ def test_demo_runs_every_stage_and_records_the_run(runner: CliRunner, tmp_path: 
             "s3api",
             "catalog",
             "query",
+            "deliver",
         }
 
 

@@ -14,6 +14,7 @@ from fogbank.catalog.custom import Classifiers
 from fogbank.core.clock import Clock, SystemClock
 from fogbank.core.config import FogbankConfig
 from fogbank.core.store import ControlPlaneStore
+from fogbank.firehose.engine import Firehose
 from fogbank.lake.engine import Lake
 from fogbank.query.engine import Queries
 from fogbank.streams.engine import Streams
@@ -60,6 +61,16 @@ class Fogbank:
             limits=self.config.limits,
             status_delay=self.config.status_delay,
         )
+        self.firehose = Firehose(
+            self.config.home / "firehose",
+            self.store,
+            self.lake,
+            clock=self.clock,
+            account_id=self.config.account_id,
+            region=self.config.region,
+            limits=self.config.limits,
+            status_delay=self.config.status_delay,
+        )
 
     def _queries(self) -> Queries:
         return Queries(
@@ -77,6 +88,7 @@ class Fogbank:
         scheduling = self.crawlers.schedule_settings
         self.queries.close()
         self.crawlers.close()
+        self.firehose.reset()
         self.lake.reset()
         self.streams.reset()
         self.store.reset()
@@ -87,6 +99,7 @@ class Fogbank:
     def close(self) -> None:
         self.queries.close()
         self.crawlers.close()
+        self.firehose.close()
         self.lake.close()
         self.streams.close()
         self.store.close()

@@ -49,6 +49,8 @@ class DemoOptions:
     database: str = "fogbank_demo"
     crawler: str = "fogbank-demo-raw"
     training_prefix: str = "clickstream/training/"
+    delivery: str = "fogbank-demo-delivery"
+    delivery_prefix: str = "clickstream/firehose/"
 
     @property
     def raw_location(self) -> str:
@@ -480,6 +482,86 @@ def query(ctx: DemoContext, progress: Progress) -> StageOutcome:
     )
 
 
+def deliver(ctx: DemoContext, progress: Progress) -> StageOutcome:
+    """Firehose through boto3: a DirectPut delivery stream buffers the events (1 MB or
+    2 s), appends a newline to each, gzips each buffer into the lake under
+    ``firehose/<yyyy>/<MM>/<dd>/<HH>/``; every delivered record is counted back."""
+    import gzip
+
+    from fogbank.gateway.server import BackgroundServer
+
+    opts = ctx.options
+    batch = ctx.batch
+    if batch is None:
+        raise RuntimeError("the deliver stage needs the generated clickstream")
+    lake = ctx.fogbank.lake
+    prefix = opts.delivery_prefix
+    stale = [o.key for o in lake.iter_objects(opts.bucket, prefix)]
+    for start in range(0, len(stale), 1000):
+        lake.delete_objects(opts.bucket, stale[start : start + 1000])
+    records = [json.dumps(r, separators=(",", ":")).encode() for r in batch.to_records()]
+    task = progress.add_task("Firehose PutRecordBatch", total=len(records))
+    with BackgroundServer(ctx.fogbank) as server:
+        firehose = _client(ctx, server.endpoint_url, "firehose")
+        try:
+            if opts.delivery in firehose.list_delivery_streams()["DeliveryStreamNames"]:
+                firehose.delete_delivery_stream(DeliveryStreamName=opts.delivery)
+            firehose.create_delivery_stream(
+                DeliveryStreamName=opts.delivery,
+                DeliveryStreamType="DirectPut",
+                ExtendedS3DestinationConfiguration={
+                    "RoleARN": f"arn:aws:iam::{ctx.fogbank.config.account_id}:role/fogbank-demo",
+                    "BucketARN": f"arn:aws:s3:::{opts.bucket}",
+                    "Prefix": prefix,
+                    "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 2},
+                    "CompressionFormat": "GZIP",
+                    "ProcessingConfiguration": {
+                        "Enabled": True,
+                        "Processors": [{"Type": "AppendDelimiterToRecord"}],
+                    },
+                },
+            )
+            while (
+                firehose.describe_delivery_stream(DeliveryStreamName=opts.delivery)[
+                    "DeliveryStreamDescription"
+                ]["DeliveryStreamStatus"]
+                != "ACTIVE"
+            ):
+                time.sleep(0.05)
+            failed = 0
+            for start in range(0, len(records), PUT_BATCH):
+                chunk = records[start : start + PUT_BATCH]
+                reply = firehose.put_record_batch(
+                    DeliveryStreamName=opts.delivery, Records=[{"Data": d} for d in chunk]
+                )
+                failed += int(reply["FailedPutCount"])
+                progress.advance(task, len(chunk))
+        finally:
+            firehose.close()
+    if failed:
+        raise RuntimeError(f"{failed} records were refused by PutRecordBatch")
+    progress.update(task, description="Firehose delivery")
+    deadline = time.monotonic() + 120.0
+    while True:
+        objects = list(lake.iter_objects(opts.bucket, prefix))
+        delivered = 0
+        for info in objects:
+            with lake.get_object(opts.bucket, info.key) as body:
+                delivered += len(gzip.decompress(body.read()).splitlines())
+        if delivered >= len(records) or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    if delivered != len(records):
+        raise RuntimeError(f"Firehose delivered {delivered} of {len(records)} records")
+    sizes = sum(o.size for o in objects)
+    return StageOutcome(
+        f"{len(records):,} records through {opts.delivery} (DirectPut, 1 MB / 2 s buffers) "
+        f"into {len(objects)} gzip objects, {sizes / 1e6:.1f} MB under "
+        f"s3://{opts.bucket}/{prefix}yyyy/MM/dd/HH/; every record delivered once",
+        {"RecordsDelivered": float(delivered), "Objects": float(len(objects))},
+    )
+
+
 TRAINING_PARQUET = """
 CREATE TABLE training
 WITH (format = 'PARQUET', external_location = '{location}parquet/')
@@ -521,6 +603,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("s3api", "Read it again through the S3 API with boto3", s3_api),
     Stage("catalog", "Crawl it into the Glue Data Catalog with boto3", catalog),
     Stage("query", "Query it with Athena through boto3", query),
+    Stage("deliver", "Deliver it again through Firehose into the lake", deliver),
 )
 
 

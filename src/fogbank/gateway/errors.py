@@ -61,6 +61,7 @@ STATUS: dict[str, int] = {
     "SerializationException": 400,
     "UnknownOperationException": 400,
     "ThrottlingException": 400,
+    "ServiceUnavailableException": 503,
     "InternalFailure": 500,
     "InternalFailureException": 500,
     "InternalServiceException": 500,

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from fogbank.core.sqlite import write_transaction
+from fogbank.core.sqlite import durable_connection, write_transaction
 
 SCHEMA_VERSION = 1
 _COUNTER_BITS = 40
@@ -175,7 +175,7 @@ class StreamLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._writer = _connect(path)
+        self._writer = durable_connection(path, busy_timeout_ms=_BUSY_TIMEOUT_MS)
         self._writer_mutex = threading.Lock()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -196,7 +196,7 @@ class StreamLog:
         temporary = path.with_name(path.name + ".creating")
         for leftover in _files(temporary):
             leftover.unlink(missing_ok=True)
-        conn = _connect(temporary)
+        conn = durable_connection(temporary, busy_timeout_ms=_BUSY_TIMEOUT_MS)
         try:
             conn.executescript(_SCHEMA)
             conn.execute("BEGIN IMMEDIATE")
@@ -522,7 +522,7 @@ class StreamLog:
                 raise LogClosed(self.path)
             conn = self._readers.pop() if self._readers else None
         if conn is None:
-            conn = _connect(self.path)
+            conn = durable_connection(self.path, busy_timeout_ms=_BUSY_TIMEOUT_MS)
         try:
             yield conn
         finally:
@@ -552,14 +552,6 @@ def _outcome(batch: _Batch) -> list[Appended]:
         raise batch.error
     assert batch.result is not None
     return batch.result
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    return conn
 
 
 def _files(path: Path) -> list[Path]:

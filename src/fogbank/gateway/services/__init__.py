@@ -8,11 +8,12 @@ S3 (rest-xml) has its own module, :mod:`fogbank.gateway.services.s3`.
 
 from __future__ import annotations
 
-from fogbank.gateway.services import athena, glue, kinesis
+from fogbank.gateway.services import athena, firehose, glue, kinesis
 from fogbank.gateway.services.registry import JsonHandler
 
 JSON_ADAPTERS: dict[str, dict[str, JsonHandler]] = {
     "athena": athena.OPERATIONS,
+    "firehose": firehose.OPERATIONS,
     "glue": glue.OPERATIONS,
     "kinesis": kinesis.OPERATIONS,
 }

@@ -1,0 +1,1 @@
+"""Firehose delivery streams: durable buffering and delivery into the lake."""

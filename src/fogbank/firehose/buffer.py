@@ -1,0 +1,199 @@
+"""A delivery stream's durable buffer: one SQLite database in WAL mode per stream.
+
+A put is acknowledged only after its records are committed with ``synchronous=FULL``
+(an fsync of the WAL), so acknowledged records survive ``kill -9`` and power loss.
+
+Delivery takes records out in two steps. :meth:`RecordBuffer.claim` marks the
+records of one object as taken by one owner, in a write transaction, so two processes
+sharing a home never deliver the same records; the claim lapses after a lease, so the
+records of a process that died mid-delivery are delivered again by whoever comes next.
+:meth:`RecordBuffer.complete` deletes them once the object is written. A crash between
+the object's write and that delete delivers those records twice: delivery is
+at-least-once, as Firehose's is.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fogbank.core.sqlite import durable_connection, write_transaction
+
+_BUSY_TIMEOUT_MS = 30_000
+
+_SCHEMA = """
+CREATE TABLE records (
+    id INTEGER PRIMARY KEY,
+    ms INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    owner TEXT,
+    claimed_until_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE totals (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    bytes INTEGER NOT NULL
+);
+INSERT INTO totals (id, bytes) VALUES (1, 0);
+"""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Records taken for one object, in arrival order."""
+
+    owner: str
+    first_ms: int
+    records: tuple[bytes, ...]
+
+
+class BufferFull(Exception):
+    """Accepting the records would take the buffer past its cap."""
+
+    def __init__(self, accepted: int) -> None:
+        super().__init__(accepted)
+        self.accepted = accepted
+
+
+class RecordBuffer:
+    """One stream's buffered records. Thread-safe; several processes may open one file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn = durable_connection(path, busy_timeout_ms=_BUSY_TIMEOUT_MS)
+        self._mutex = threading.Lock()
+        self._closed = False
+
+    @classmethod
+    def create(cls, path: Path) -> RecordBuffer:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = durable_connection(path, busy_timeout_ms=_BUSY_TIMEOUT_MS)
+        try:
+            conn.executescript(_SCHEMA)
+        finally:
+            conn.close()
+        return cls(path)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        with self._mutex:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+    def destroy(self) -> None:
+        """Close the buffer and delete its files (its records are dropped)."""
+        self.close()
+        remove_files(self.path)
+
+    def append(self, records: Sequence[bytes], now_ms: int, *, max_bytes: int | None) -> int:
+        """Store records durably, in order, until one would take the buffer past
+        ``max_bytes``: how many were stored (the rest are refused, for back-pressure)."""
+        with self._transaction() as conn:
+            (held,) = conn.execute("SELECT bytes FROM totals WHERE id = 1").fetchone()
+            accepted = 0
+            for data in records:
+                if max_bytes is not None and held + len(data) > max_bytes:
+                    break
+                held += len(data)
+                accepted += 1
+            conn.executemany(
+                "INSERT INTO records (ms, data) VALUES (?, ?)",
+                [(now_ms, data) for data in records[:accepted]],
+            )
+            conn.execute("UPDATE totals SET bytes = ? WHERE id = 1", (held,))
+        return accepted
+
+    def claim(
+        self,
+        owner: str,
+        now_ms: int,
+        *,
+        size_bytes: int,
+        interval_ms: int,
+        lease_ms: int,
+        force: bool = False,
+    ) -> Claim | None:
+        """Take the next object's records when the buffer is due: ``size_bytes`` of data
+        waiting, or ``interval_ms`` passed since its first record (or ``force``). The
+        object holds records up to ``size_bytes`` (at least one)."""
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "SELECT id, ms, length(data) FROM records "
+                "WHERE owner IS NULL OR claimed_until_ms <= ? ORDER BY id",
+                (now_ms,),
+            )
+            ids: list[int] = []
+            first_ms = 0
+            total = 0
+            for rid, ms, size in cursor:
+                if ids and total + size > size_bytes:
+                    break
+                if not ids:
+                    first_ms = ms
+                ids.append(rid)
+                total += size
+            else:
+                if not ids or not (
+                    force or total >= size_bytes or now_ms - first_ms >= interval_ms
+                ):
+                    return None
+            cursor.close()
+            conn.executemany(
+                "UPDATE records SET owner = ?, claimed_until_ms = ? WHERE id = ?",
+                [(owner, now_ms + lease_ms, rid) for rid in ids],
+            )
+            rows = conn.execute(
+                "SELECT data FROM records WHERE owner = ? ORDER BY id", (owner,)
+            ).fetchall()
+        return Claim(owner, first_ms, tuple(bytes(row[0]) for row in rows))
+
+    def complete(self, owner: str) -> None:
+        """The owner's object is written: its records leave the buffer."""
+        with self._transaction() as conn:
+            (size,) = conn.execute(
+                "SELECT COALESCE(SUM(length(data)), 0) FROM records WHERE owner = ?", (owner,)
+            ).fetchone()
+            conn.execute("DELETE FROM records WHERE owner = ?", (owner,))
+            conn.execute("UPDATE totals SET bytes = MAX(bytes - ?, 0) WHERE id = 1", (size,))
+
+    def release(self, owner: str) -> None:
+        """The owner's delivery failed: its records wait for the next try."""
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE records SET owner = NULL, claimed_until_ms = 0 WHERE owner = ?", (owner,)
+            )
+
+    def buffered(self) -> tuple[int, int]:
+        """How many records and bytes wait (claimed or not)."""
+        with self._mutex:
+            if self._closed:
+                raise BufferClosed(self.path)
+            count, size = self._conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(length(data)), 0) FROM records"
+            ).fetchone()
+        return int(count), int(size)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._mutex:
+            if self._closed:
+                raise BufferClosed(self.path)
+            with write_transaction(self._conn) as conn:
+                yield conn
+
+
+class BufferClosed(Exception):
+    """The buffer was closed (its delivery stream was deleted)."""
+
+
+def remove_files(path: Path) -> None:
+    """Delete a buffer's database and its WAL files."""
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)

@@ -1,0 +1,172 @@
+"""The S3 destination of a delivery stream: its settings, checked once, and described back.
+
+:class:`S3Destination` is read from an ``ExtendedS3DestinationConfiguration`` or an
+``S3DestinationConfiguration`` (the AWS shapes, as boto3 takes them), merged with an
+``...Update`` by UpdateDestination, kept in the control plane as that shape, and
+described with AWS's defaults filled in (BufferingHints 5 MiB / 300 s, UNCOMPRESSED,
+NoEncryption). What this increment does not do yet is refused by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fogbank.core.errors import InvalidArgumentException
+from fogbank.firehose.compression import EXTENSIONS, FORMATS
+from fogbank.firehose.prefixes import check_prefixes
+
+DESTINATION_ID = "destinationId-000000000001"
+DEFAULT_SIZE_MBS = 5
+DEFAULT_INTERVAL_SECONDS = 300
+NOT_YET = "not supported by fogbank yet"
+
+
+@dataclass(frozen=True)
+class S3Destination:
+    """Where and how a delivery stream writes objects into the lake."""
+
+    config: dict[str, Any]
+    """The destination's settings in the ExtendedS3DestinationConfiguration shape."""
+    extended: bool
+    """Created or last updated as an extended S3 destination."""
+
+    @classmethod
+    def parse(cls, config: Mapping[str, Any], *, extended: bool) -> S3Destination:
+        """Check a destination configuration once, as CreateDeliveryStream does."""
+        settings = dict(config)
+        for key in ("RoleARN", "BucketARN"):
+            if not settings.get(key):
+                raise InvalidArgumentException(f"{key} is required for an S3 destination.")
+        bucket_of(str(settings["BucketARN"]))
+        hints = settings.get("BufferingHints")
+        if hints is not None and (("SizeInMBs" in hints) != ("IntervalInSeconds" in hints)):
+            raise InvalidArgumentException(
+                "BufferingHints takes SizeInMBs and IntervalInSeconds together: give both, "
+                "or neither for the defaults (5 MiB, 300 seconds)."
+            )
+        compression = settings.get("CompressionFormat", "UNCOMPRESSED")
+        if compression not in FORMATS:
+            raise InvalidArgumentException(
+                f"CompressionFormat {compression!r} is not one of {', '.join(FORMATS)}."
+            )
+        check_prefixes(settings.get("Prefix"), settings.get("ErrorOutputPrefix"))
+        _check_processing(settings.get("ProcessingConfiguration"))
+        for feature in ("DataFormatConversionConfiguration", "DynamicPartitioningConfiguration"):
+            if (settings.get(feature) or {}).get("Enabled"):
+                raise InvalidArgumentException(
+                    f"{feature} is {NOT_YET}: leave it out, or set Enabled false."
+                )
+        if settings.get("S3BackupMode", "Disabled") != "Disabled":
+            raise InvalidArgumentException(
+                f"S3BackupMode Enabled (source record backup) is {NOT_YET}: leave it Disabled."
+            )
+        zone = settings.get("CustomTimeZone")
+        if zone:
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise InvalidArgumentException(
+                    f"CustomTimeZone {zone!r} is not a time zone; use a name such as "
+                    "'Asia/Tokyo', or leave it out for UTC."
+                ) from None
+        return cls(settings, extended)
+
+    def updated(self, update: Mapping[str, Any], *, extended: bool) -> S3Destination:
+        """UpdateDestination: the given fields replace the current ones."""
+        merged = {**self.config, **update}
+        return S3Destination.parse(merged, extended=extended or self.extended)
+
+    @property
+    def bucket(self) -> str:
+        return bucket_of(str(self.config["BucketARN"]))
+
+    @property
+    def size_bytes(self) -> int:
+        hints = self.config.get("BufferingHints") or {}
+        return int(hints.get("SizeInMBs", DEFAULT_SIZE_MBS)) * 1024 * 1024
+
+    @property
+    def interval_ms(self) -> int:
+        hints = self.config.get("BufferingHints") or {}
+        return int(hints.get("IntervalInSeconds", DEFAULT_INTERVAL_SECONDS)) * 1000
+
+    @property
+    def compression(self) -> str:
+        return str(self.config.get("CompressionFormat", "UNCOMPRESSED"))
+
+    @property
+    def extension(self) -> str:
+        """FileExtension when set, else the compression's own."""
+        custom = self.config.get("FileExtension")
+        return str(custom) if custom else EXTENSIONS[self.compression]
+
+    @property
+    def prefix(self) -> str:
+        return str(self.config.get("Prefix") or "")
+
+    @property
+    def time_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.config.get("CustomTimeZone") or "UTC")
+
+    @property
+    def append_delimiter(self) -> bool:
+        processing = self.config.get("ProcessingConfiguration") or {}
+        return bool(processing.get("Enabled", True)) and any(
+            p.get("Type") == "AppendDelimiterToRecord" for p in processing.get("Processors", [])
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """ExtendedS3DestinationDescription: the configuration with AWS's defaults."""
+        out = dict(self.config)
+        out.setdefault(
+            "BufferingHints",
+            {"SizeInMBs": DEFAULT_SIZE_MBS, "IntervalInSeconds": DEFAULT_INTERVAL_SECONDS},
+        )
+        out.setdefault("CompressionFormat", "UNCOMPRESSED")
+        out.setdefault("EncryptionConfiguration", {"NoEncryptionConfig": "NoEncryption"})
+        out.setdefault("CloudWatchLoggingOptions", {"Enabled": False})
+        out.setdefault("S3BackupMode", "Disabled")
+        return out
+
+    def describe_plain(self) -> dict[str, Any]:
+        """S3DestinationDescription: the members that shape has."""
+        full = self.describe()
+        return {key: full[key] for key in _PLAIN_MEMBERS if key in full}
+
+
+_PLAIN_MEMBERS = (
+    "RoleARN",
+    "BucketARN",
+    "Prefix",
+    "ErrorOutputPrefix",
+    "BufferingHints",
+    "CompressionFormat",
+    "EncryptionConfiguration",
+    "CloudWatchLoggingOptions",
+)
+
+
+def bucket_of(bucket_arn: str) -> str:
+    """The bucket a BucketARN names (``arn:aws:s3:::<bucket>``)."""
+    head, _, bucket = bucket_arn.rpartition(":::")
+    if not head.startswith("arn:") or not head.endswith(":s3") or not bucket or "/" in bucket:
+        raise InvalidArgumentException(
+            f"BucketARN {bucket_arn!r} does not name a bucket: it must look like "
+            "arn:aws:s3:::<bucket-name>."
+        )
+    return bucket
+
+
+def _check_processing(processing: Mapping[str, Any] | None) -> None:
+    if not processing or not processing.get("Enabled", True):
+        return
+    for processor in processing.get("Processors", []):
+        kind = processor.get("Type")
+        if kind != "AppendDelimiterToRecord":
+            raise InvalidArgumentException(
+                f"Processor type {kind} is {NOT_YET}; of ProcessingConfiguration, fogbank "
+                "runs AppendDelimiterToRecord only."
+            )

@@ -1,0 +1,668 @@
+"""Firehose delivery streams (DirectPut into the S3 lake): the rules and the delivery.
+
+:class:`Firehose` keeps each delivery stream's definition in the control plane (its
+state column holds the VersionId, so UpdateDestination's version check is one
+conditional write) and its buffered records in a :class:`~fogbank.firehose.buffer.RecordBuffer`
+under ``<home>/firehose/``. A put is acknowledged once its records are fsync'd there.
+
+Delivery: a buffer is due when SizeInMBs of data waits or IntervalInSeconds has passed
+since its first record (0: at once). :meth:`Firehose.deliver_due` writes one object per
+due buffer through the lake's API, then drops the delivered records; one daemon thread
+per engine calls it, started by the first put (or at once when the home holds buffers
+from before). A delivery that fails (no such bucket) is retried with backoff, its
+records kept. Time comes from the injected clock, so tests move time instead of sleeping.
+
+DeleteDeliveryStream delivers what is buffered, best effort, then drops what could not
+be delivered: AWS makes no promise for records still buffered at deletion.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fogbank.core.clock import Clock
+from fogbank.core.errors import (
+    ConcurrentModificationException,
+    FogbankError,
+    InvalidArgumentException,
+    LimitExceededException,
+    ResourceInUseException,
+    ResourceNotFoundException,
+    ServiceUnavailableException,
+)
+from fogbank.core.ids import new_hex_id
+from fogbank.core.store import ControlPlaneStore, Resource
+from fogbank.firehose.buffer import BufferClosed, Claim, RecordBuffer, remove_files
+from fogbank.firehose.compression import compress
+from fogbank.firehose.destination import DESTINATION_ID, NOT_YET, S3Destination
+from fogbank.firehose.model import (
+    BatchEntry,
+    BatchResult,
+    Delivery,
+    DeliveryStream,
+    Encryption,
+    PutResult,
+    StreamNames,
+)
+from fogbank.firehose.prefixes import object_name, render_prefix
+from fogbank.lake.engine import Lake
+
+SERVICE = "firehose"
+KIND = "deliverystream"
+MAX_BATCH_RECORDS = 500
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+MAX_RECORD_BYTES = 1_000 * 1024
+MAX_TAGS = 50
+MAX_DELIVERY_STREAMS = 5000
+DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024 * 1024
+CLAIM_LEASE_MS = 5 * 60 * 1000
+_TICK_SECONDS = 0.1
+_MAX_BACKOFF_SECONDS = 60.0
+_UNSUPPORTED_DESTINATIONS = (
+    "RedshiftDestinationConfiguration",
+    "ElasticsearchDestinationConfiguration",
+    "AmazonopensearchserviceDestinationConfiguration",
+    "AmazonOpenSearchServerlessDestinationConfiguration",
+    "SplunkDestinationConfiguration",
+    "HttpEndpointDestinationConfiguration",
+    "SnowflakeDestinationConfiguration",
+    "IcebergDestinationConfiguration",
+)
+
+log = logging.getLogger("fogbank.firehose")
+
+
+@dataclass
+class _Open:
+    buffer: RecordBuffer
+    file: str
+
+
+class Firehose:
+    """Every delivery stream of one fogbank home."""
+
+    def __init__(
+        self,
+        root: Path,
+        store: ControlPlaneStore,
+        lake: Lake,
+        *,
+        clock: Clock,
+        account_id: str,
+        region: str,
+        limits: bool = True,
+        status_delay: float = 0.0,
+        deliver_in_background: bool = True,
+        max_buffered_bytes: int | None = DEFAULT_MAX_BUFFERED_BYTES,
+    ) -> None:
+        self.root = root
+        self.store = store
+        self.lake = lake
+        self.clock = clock
+        self.account_id = account_id
+        self.region = region
+        self.limits = limits
+        self.status_delay_ms = int(status_delay * 1000)
+        self.max_buffered_bytes = max_buffered_bytes if limits else None
+        self._background = deliver_in_background
+        self._buffers: dict[str, _Open] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._retry_at: dict[str, tuple[float, float]] = {}
+        root.mkdir(parents=True, exist_ok=True)
+        if any(root.glob("*.sqlite")):
+            self._start_delivery()  # records buffered before a restart are delivered
+
+    # ------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join()
+        with self._lock:
+            opened, self._buffers = list(self._buffers.values()), {}
+        for entry in opened:
+            entry.buffer.close()
+
+    def reset(self) -> None:
+        """Delete every delivery stream, dropping what is buffered (the gateway's reset)."""
+        for name in self._names():
+            self._delete(name, deliver=False)
+
+    def arn(self, name: str) -> str:
+        return f"arn:aws:firehose:{self.region}:{self.account_id}:deliverystream/{name}"
+
+    # ------------------------------------------------------------ delivery streams
+
+    def create_delivery_stream(
+        self,
+        name: str,
+        *,
+        stream_type: str = "DirectPut",
+        extended_s3: Mapping[str, Any] | None = None,
+        s3: Mapping[str, Any] | None = None,
+        encryption: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        other_destinations: Sequence[str] = (),
+    ) -> str:
+        """CreateDeliveryStream: a DirectPut stream with one S3 destination; its ARN."""
+        if stream_type != "DirectPut":
+            raise InvalidArgumentException(
+                f"DeliveryStreamType {stream_type} is {NOT_YET}; create a DirectPut stream."
+            )
+        for other in other_destinations:
+            raise InvalidArgumentException(
+                f"{other} is {NOT_YET}; fogbank delivers to S3 "
+                "(ExtendedS3DestinationConfiguration)."
+            )
+        if (extended_s3 is None) == (s3 is None):
+            raise InvalidArgumentException(
+                "Give exactly one destination: ExtendedS3DestinationConfiguration or "
+                "S3DestinationConfiguration."
+            )
+        destination = S3Destination.parse(
+            extended_s3 if extended_s3 is not None else s3 or {}, extended=extended_s3 is not None
+        )
+        key = _encryption_input(encryption) if encryption else None
+        if tags:
+            _check_tags(tags, existing=0)
+        if self.limits:
+            found, _ = self.store.list_resources(SERVICE, KIND, max_results=MAX_DELIVERY_STREAMS)
+            if len(found) >= MAX_DELIVERY_STREAMS:
+                raise LimitExceededException(
+                    f"This account has {MAX_DELIVERY_STREAMS} delivery streams in {self.region}, "
+                    "the most it may have. Delete one first."
+                )
+        now = self._now_ms()
+        file = f"{name}.{now}.{new_hex_id(4)}.sqlite"
+        body = {
+            "file": file,
+            "type": stream_type,
+            "created_ms": now,
+            "updated_ms": None,
+            "status_until_ms": now + self.status_delay_ms,
+            "destination": destination.config,
+            "extended": destination.extended,
+            "encryption": _encryption_body("ENABLED", key, now + self.status_delay_ms)
+            if key
+            else _encryption_body("DISABLED", None, now),
+        }
+        try:
+            self.store.put_resource(
+                SERVICE, KIND, name, self.arn(name), body, state="1", create_only=True
+            )
+        except ResourceInUseException:
+            raise ResourceInUseException(
+                f"Firehose {name} under account {self.account_id} already exists. Choose "
+                "another DeliveryStreamName, or delete the existing stream first."
+            ) from None
+        try:
+            buffer = RecordBuffer.create(self.root / file)
+        except BaseException:
+            self.store.delete_resource(SERVICE, KIND, name)
+            raise
+        with self._lock:
+            self._buffers[name] = _Open(buffer, file)
+        if tags:
+            self.store.tag_resource(self.arn(name), tags)
+        return self.arn(name)
+
+    def describe_delivery_stream(self, name: str) -> DeliveryStream:
+        """DescribeDeliveryStream."""
+        resource = self._resource(name)
+        body = resource.body
+        now = self._now_ms()
+        status = "CREATING" if now < int(body["status_until_ms"]) else "ACTIVE"
+        updated = body.get("updated_ms")
+        return DeliveryStream(
+            name=name,
+            arn=resource.arn,
+            status=status,
+            type=str(body["type"]),
+            version_id=resource.state,
+            created=_datetime(int(body["created_ms"])),
+            last_updated=_datetime(int(updated)) if updated is not None else None,
+            destination=S3Destination(dict(body["destination"]), bool(body["extended"])),
+            encryption=_encryption_now(body["encryption"], now),
+        )
+
+    def list_delivery_streams(
+        self,
+        *,
+        limit: int = 10,
+        exclusive_start_name: str | None = None,
+        stream_type: str | None = None,
+    ) -> StreamNames:
+        """ListDeliveryStreams, in name order."""
+        names = []
+        for name in self._names():
+            if exclusive_start_name is not None and name <= exclusive_start_name:
+                continue
+            if stream_type is not None:
+                found = self.store.find_resource(SERVICE, KIND, name)
+                if found is None or found.body["type"] != stream_type:
+                    continue
+            names.append(name)
+        return StreamNames(tuple(names[:limit]), has_more=len(names) > limit)
+
+    def delete_delivery_stream(self, name: str) -> None:
+        """DeleteDeliveryStream: buffered records are delivered, best effort, then dropped."""
+        self._resource(name)
+        self._delete(name, deliver=True)
+
+    def update_destination(
+        self,
+        name: str,
+        current_version_id: str,
+        destination_id: str,
+        *,
+        extended_s3: Mapping[str, Any] | None = None,
+        s3: Mapping[str, Any] | None = None,
+        other_destinations: Sequence[str] = (),
+    ) -> None:
+        """UpdateDestination: the version named must be the current one; it moves on by 1."""
+        resource = self._resource(name)
+        self._check_active(name, resource)
+        for other in other_destinations:
+            raise InvalidArgumentException(f"{other} is {NOT_YET}; update the S3 destination.")
+        if destination_id != DESTINATION_ID:
+            raise InvalidArgumentException(
+                f"DestinationId {destination_id} is not a destination of Firehose {name}; its "
+                f"one destination is {DESTINATION_ID}."
+            )
+        if resource.state != current_version_id:
+            raise ConcurrentModificationException(
+                f"CurrentDeliveryStreamVersionId {current_version_id} is not the current "
+                f"version of Firehose {name}, {resource.state}: describe the stream again and "
+                "pass its VersionId."
+            )
+        current = S3Destination(dict(resource.body["destination"]), bool(resource.body["extended"]))
+        update = extended_s3 if extended_s3 is not None else s3 or {}
+        if (current.config.get("DynamicPartitioningConfiguration") or {}) != (
+            update.get(
+                "DynamicPartitioningConfiguration",
+                current.config.get("DynamicPartitioningConfiguration"),
+            )
+            or {}
+        ):
+            raise InvalidArgumentException(
+                "DynamicPartitioningConfiguration can only be set when a stream is created."
+            )
+        changed = current.updated(update, extended=extended_s3 is not None)
+        body = {
+            **resource.body,
+            "destination": changed.config,
+            "extended": changed.extended,
+            "updated_ms": self._now_ms(),
+        }
+        replaced = self.store.replace_resource(
+            SERVICE,
+            KIND,
+            name,
+            body,
+            state=str(int(resource.state) + 1),
+            expected_state=resource.state,
+        )
+        if replaced is None:
+            raise ConcurrentModificationException(
+                f"Firehose {name} changed while it was being updated: describe it again and "
+                "retry with its new VersionId."
+            )
+
+    def start_encryption(
+        self, name: str, key_type: str | None = None, key_arn: str | None = None
+    ) -> None:
+        """StartDeliveryStreamEncryption: ENABLING, then ENABLED."""
+        key = _encryption_input({"KeyType": key_type or "AWS_OWNED_CMK", "KeyARN": key_arn})
+        self._change_encryption(name, "ENABLED", key)
+
+    def stop_encryption(self, name: str) -> None:
+        """StopDeliveryStreamEncryption: DISABLING, then DISABLED."""
+        self._change_encryption(name, "DISABLED", None)
+
+    # ------------------------------------------------------------ tags
+
+    def tag(self, name: str, tags: Mapping[str, str]) -> None:
+        """TagDeliveryStream: at most 50 tags in all."""
+        self._check_active(name, self._resource(name))
+        existing = self.store.list_tags(self.arn(name))
+        _check_tags(tags, existing=len(set(existing) - set(tags)))
+        self.store.tag_resource(self.arn(name), tags)
+
+    def untag(self, name: str, keys: Sequence[str]) -> None:
+        self._check_active(name, self._resource(name))
+        self.store.untag_resource(self.arn(name), keys)
+
+    def list_tags(self, name: str) -> dict[str, str]:
+        self._resource(name)
+        return self.store.list_tags(self.arn(name))
+
+    # ------------------------------------------------------------ records
+
+    def put_record(self, name: str, data: bytes) -> PutResult:
+        """PutRecord: the record is durable in the stream's buffer before this returns."""
+        result = self.put_record_batch(name, [data])
+        entry = result.entries[0]
+        if entry.error_code is not None:
+            raise ServiceUnavailableException(entry.error_message or "Slow down.")
+        assert entry.record_id is not None
+        return PutResult(entry.record_id, result.encrypted)
+
+    def put_record_batch(self, name: str, records: Sequence[bytes]) -> BatchResult:
+        """PutRecordBatch: up to 500 records and 4 MiB; each record that the buffer
+        cannot take fails on its own with ServiceUnavailableException."""
+        resource = self._resource(name)
+        if self._now_ms() < int(resource.body["status_until_ms"]):
+            raise ResourceNotFoundException(
+                f"Firehose {name} under account {self.account_id} is CREATING: wait until "
+                "DescribeDeliveryStream reports ACTIVE."
+            )
+        if self.limits:
+            _check_batch(records)
+        buffer = self._buffer(name)
+        try:
+            accepted = buffer.append(records, self._now_ms(), max_bytes=self.max_buffered_bytes)
+        except BufferClosed:
+            raise self._not_found(name) from None
+        self._start_delivery()
+        self._wake.set()
+        encrypted = _encryption_now(resource.body["encryption"], self._now_ms()).status == (
+            "ENABLED"
+        )
+        entries = [BatchEntry(record_id=_record_id()) for _ in range(accepted)]
+        refused = BatchEntry(
+            error_code="ServiceUnavailableException",
+            error_message=(
+                f"Firehose {name} holds as much undelivered data as it may "
+                f"({self.max_buffered_bytes} bytes); retry this record once deliveries catch up."
+            ),
+        )
+        entries += [refused] * (len(records) - accepted)
+        return BatchResult(len(records) - accepted, encrypted, tuple(entries))
+
+    # ------------------------------------------------------------ delivery
+
+    def deliver_due(self, name: str | None = None, *, force: bool = False) -> list[Delivery]:
+        """Deliver every due buffer (of ``name``, or of every stream): one object each.
+
+        ``force`` delivers what is buffered whatever the thresholds. A failed delivery
+        raises after putting its records back.
+        """
+        made: list[Delivery] = []
+        for stream in [name] if name is not None else self._names():
+            while True:
+                delivery = self._deliver_one(stream, force=force)
+                if delivery is None:
+                    break
+                made.append(delivery)
+        return made
+
+    def buffered(self, name: str) -> tuple[int, int]:
+        """How many records and bytes of ``name`` wait for delivery."""
+        return self._buffer(name).buffered()
+
+    def _deliver_one(self, name: str, *, force: bool) -> Delivery | None:
+        resource = self.store.find_resource(SERVICE, KIND, name)
+        if resource is None:
+            return None
+        destination = S3Destination(dict(resource.body["destination"]), True)
+        try:
+            buffer = self._buffer(name)
+            claim = buffer.claim(
+                uuid.uuid4().hex,
+                self._now_ms(),
+                size_bytes=destination.size_bytes,
+                interval_ms=destination.interval_ms,
+                lease_ms=CLAIM_LEASE_MS,
+                force=force,
+            )
+        except (BufferClosed, ResourceNotFoundException):
+            return None
+        if claim is None:
+            return None
+        try:
+            delivery = self._write(name, int(resource.state), destination, claim)
+        except BaseException:
+            with contextlib.suppress(BufferClosed):
+                buffer.release(claim.owner)
+            raise
+        with contextlib.suppress(BufferClosed):
+            buffer.complete(claim.owner)
+        return delivery
+
+    def _write(self, name: str, version: int, destination: S3Destination, claim: Claim) -> Delivery:
+        when = _datetime(claim.first_ms).astimezone(destination.time_zone)
+        prefix = render_prefix(destination.prefix, "Prefix", when)
+        file_name = object_name(name, version, when, destination.extension)
+        records = claim.records
+        if destination.append_delimiter:
+            body = b"".join(record + b"\n" for record in records)
+        else:
+            body = b"".join(records)
+        packed = compress(body, destination.compression, file_name.removesuffix(".zip"))
+        key = prefix + file_name
+        self.lake.put_object(
+            destination.bucket, key, packed, content_type="application/octet-stream"
+        )
+        return Delivery(destination.bucket, key, len(records))
+
+    def _start_delivery(self) -> None:
+        if not self._background or self._thread is not None or self._stop.is_set():
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._delivery_loop, name="fogbank-firehose-delivery", daemon=True
+                )
+                self._thread.start()
+
+    def _delivery_loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(_TICK_SECONDS)
+            self._wake.clear()
+            try:
+                names = self._names()
+            except Exception:  # the store closing under a shutdown
+                continue
+            for name in names:
+                if self._stop.is_set():
+                    return
+                self._deliver_with_backoff(name)
+
+    def _deliver_with_backoff(self, name: str) -> None:
+        now = self.clock.monotonic()
+        retry_at, delay = self._retry_at.get(name, (0.0, 0.0))
+        if now < retry_at:
+            return
+        try:
+            self.deliver_due(name)
+        except FogbankError as exc:
+            delay = min(max(delay * 2, 1.0), _MAX_BACKOFF_SECONDS)
+            self._retry_at[name] = (now + delay, delay)
+            log.warning("Firehose %s could not deliver (%s); retrying in %.0f s", name, exc, delay)
+            return
+        except Exception:
+            log.exception("Firehose %s delivery failed", name)
+            return
+        self._retry_at.pop(name, None)
+
+    # ------------------------------------------------------------ internals
+
+    def _now_ms(self) -> int:
+        return int(self.clock.now().timestamp() * 1000)
+
+    def _names(self) -> list[str]:
+        names: list[str] = []
+        token: str | None = None
+        while True:
+            page, token = self.store.list_resources(
+                SERVICE, KIND, max_results=1000, next_token=token
+            )
+            names += [r.name for r in page]
+            if token is None:
+                return names
+
+    def _resource(self, name: str) -> Resource:
+        found = self.store.find_resource(SERVICE, KIND, name)
+        if found is None:
+            raise self._not_found(name)
+        return found
+
+    def _not_found(self, name: str) -> ResourceNotFoundException:
+        return ResourceNotFoundException(
+            f"Firehose {name} under account {self.account_id} not found. Check the "
+            "DeliveryStreamName, or create the stream first."
+        )
+
+    def _check_active(self, name: str, resource: Resource) -> None:
+        if self._now_ms() < int(resource.body["status_until_ms"]):
+            raise ResourceInUseException(
+                f"Firehose {name} under account {self.account_id} is CREATING: wait until "
+                "DescribeDeliveryStream reports ACTIVE."
+            )
+
+    def _buffer(self, name: str) -> RecordBuffer:
+        with self._lock:
+            entry = self._buffers.get(name)
+        # The file is named once, at creation, and deleting the stream deletes it: while
+        # it is there, the buffer this process opened is still the stream's.
+        if entry is not None and not entry.buffer.closed and (self.root / entry.file).exists():
+            return entry.buffer
+        file = str(self._resource(name).body["file"])
+        path = self.root / file
+        if not path.exists():
+            raise self._not_found(name)
+        with self._lock:
+            current = self._buffers.get(name)
+            if current is not None and current.file == file and not current.buffer.closed:
+                return current.buffer
+            buffer = RecordBuffer(path)
+            self._buffers[name] = _Open(buffer, file)
+        if entry is not None:
+            entry.buffer.close()
+        return buffer
+
+    def _delete(self, name: str, *, deliver: bool) -> None:
+        if deliver:
+            try:
+                self.deliver_due(name, force=True)
+            except FogbankError as exc:
+                log.warning("Firehose %s deleted with undelivered records (%s)", name, exc)
+        resource = self.store.find_resource(SERVICE, KIND, name)
+        if resource is None:
+            return
+        try:
+            self.store.delete_resource(SERVICE, KIND, name)
+        except ResourceNotFoundException:
+            return
+        with self._lock:
+            entry = self._buffers.pop(name, None)
+        if entry is not None:
+            entry.buffer.close()
+        remove_files(self.root / str(resource.body["file"]))
+        self._retry_at.pop(name, None)
+
+    def _change_encryption(self, name: str, target: str, key: dict[str, str] | None) -> None:
+        for _ in range(10):
+            resource = self._resource(name)
+            self._check_active(name, resource)
+            now = self._now_ms()
+            current = _encryption_now(resource.body["encryption"], now)
+            if current.status in ("ENABLING", "DISABLING"):
+                raise ResourceInUseException(
+                    f"Firehose {name} encryption is {current.status}: wait until "
+                    "DescribeDeliveryStream reports ENABLED or DISABLED."
+                )
+            body = {
+                **resource.body,
+                "encryption": _encryption_body(target, key, now + self.status_delay_ms),
+            }
+            if self.store.replace_resource(
+                SERVICE, KIND, name, body, state=resource.state, expected_state=resource.state
+            ):
+                return
+        raise ConcurrentModificationException(
+            f"Firehose {name} kept changing while its encryption was being changed; retry."
+        )
+
+
+def _encryption_input(given: Mapping[str, Any]) -> dict[str, str]:
+    key_type = given.get("KeyType") or "AWS_OWNED_CMK"
+    key_arn = given.get("KeyARN")
+    if key_type == "CUSTOMER_MANAGED_CMK" and not key_arn:
+        raise InvalidArgumentException(
+            "KeyType CUSTOMER_MANAGED_CMK needs a KeyARN: give the key's ARN, or use "
+            "KeyType AWS_OWNED_CMK."
+        )
+    if key_type == "AWS_OWNED_CMK" and key_arn:
+        raise InvalidArgumentException(
+            "KeyARN is only taken with KeyType CUSTOMER_MANAGED_CMK; leave it out for "
+            "AWS_OWNED_CMK."
+        )
+    key = {"KeyType": str(key_type)}
+    if key_arn:
+        key["KeyARN"] = str(key_arn)
+    return key
+
+
+def _encryption_body(target: str, key: dict[str, str] | None, until_ms: int) -> dict[str, Any]:
+    return {"target": target, "until_ms": until_ms, **(key or {})}
+
+
+def _encryption_now(body: Mapping[str, Any], now_ms: int) -> Encryption:
+    target = str(body["target"])
+    if now_ms < int(body["until_ms"]):
+        status = "ENABLING" if target == "ENABLED" else "DISABLING"
+    else:
+        status = target
+    return Encryption(status, body.get("KeyType"), body.get("KeyARN"))
+
+
+def _check_batch(records: Sequence[bytes]) -> None:
+    if not 1 <= len(records) <= MAX_BATCH_RECORDS:
+        raise InvalidArgumentException(
+            f"PutRecordBatch takes 1 to {MAX_BATCH_RECORDS} records; got {len(records)}. "
+            "Split the batch."
+        )
+    total = 0
+    for index, data in enumerate(records):
+        if len(data) > MAX_RECORD_BYTES:
+            raise InvalidArgumentException(
+                f"Record {index} is {len(data)} bytes; a record's Data may be at most "
+                f"{MAX_RECORD_BYTES} bytes (1,000 KiB) before base64. Split it."
+            )
+        total += len(data)
+    if total > MAX_BATCH_BYTES:
+        raise InvalidArgumentException(
+            f"The batch's records hold {total} bytes; PutRecordBatch takes at most "
+            f"{MAX_BATCH_BYTES} (4 MiB). Send fewer records per call."
+        )
+
+
+def _check_tags(tags: Mapping[str, str], *, existing: int) -> None:
+    if existing + len(tags) > MAX_TAGS:
+        raise LimitExceededException(
+            f"A delivery stream can have at most {MAX_TAGS} tags; this would make "
+            f"{existing + len(tags)}. Remove some first."
+        )
+
+
+def _record_id() -> str:
+    # AWS's record ids are long opaque strings; 40 random bytes, hex, are as opaque.
+    return new_hex_id(40)
+
+
+def _datetime(millis: int) -> datetime:
+    return datetime.fromtimestamp(millis / 1000, tz=UTC)
