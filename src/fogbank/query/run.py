@@ -21,7 +21,9 @@ import contextlib
 import json
 import re
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +44,12 @@ from fogbank.query.types import athena_type
 from fogbank.query.workgroups import WorkGroups
 
 _BATCH = 2048
+# Translations kept, most recent last; the stand-in takes the place of an execution's
+# schema prefix (a name no query writes: "q" and 16 hex digits of its id, then "_").
+_TRANSLATIONS: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+_TRANSLATIONS_LOCK = threading.Lock()
+_MAX_TRANSLATIONS = 512
+_STAND_IN = "q_fogbank_translation_"
 
 
 @dataclass
@@ -104,6 +112,7 @@ class Run:
         self._workgroups = workgroups
         self._id = str(request["QueryExecutionId"])
         self._prefix = "q" + self._id.replace("-", "")[:16] + "_"
+        self._cache_key: tuple[str, tuple[str, ...]] = ("", ())
         self._database = (request.get("Database") or "default").lower()
         self._outcome = Outcome()
 
@@ -140,6 +149,7 @@ class Run:
         parameters = list(self._request.get("ExecutionParameters") or ())
         if statement.substatement == "EXECUTE":
             statement, parameters = self._prepared(statement, parameters)
+        self._cache_key = (statement.sql, tuple(parameters))
         if statement.substatement == "PREPARE":
             self._prepare(statement)
             return
@@ -221,12 +231,7 @@ class Run:
             arrow_bytes, schema = self._views(
                 connection, tree, schemas, union_by_name=union_by_name
             )
-            sql = dialect.to_duckdb(
-                tree,
-                default_database=self._database,
-                schema=schema,
-                schema_prefix=self._prefix,
-            )
+            sql = self._translate(tree, schema)
             profile = self._scratch / "profile.json"
             connection.execute("PRAGMA enable_profiling = 'json'")
             connection.execute(f"PRAGMA profiling_output = '{profile}'")
@@ -331,12 +336,38 @@ class Run:
         self._outcome.output_rows = outcome.rows
         ctas.write_manifest(self._lake, output, self._id, outcome.files)
 
+    def _translate(self, tree: Any, schema: dict[str, dict[str, dict[str, str]]]) -> str:
+        """The query as DuckDB SQL over this execution's views. Translating costs more
+        than many queries take to run, so translations are kept (for the same text,
+        parameters, database and table types) with a stand-in for the schema prefix."""
+        key = (
+            self._cache_key,
+            self._database,
+            json.dumps(schema, sort_keys=True),
+        )
+        with _TRANSLATIONS_LOCK:
+            sql = _TRANSLATIONS.get(key)
+            if sql is not None:
+                _TRANSLATIONS.move_to_end(key)
+        if sql is None:
+            sql = dialect.to_duckdb(
+                tree,
+                default_database=self._database,
+                schema={_STAND_IN + db: tables for db, tables in schema.items()},
+                schema_prefix=_STAND_IN,
+            )
+            with _TRANSLATIONS_LOCK:
+                _TRANSLATIONS[key] = sql
+                while len(_TRANSLATIONS) > _MAX_TRANSLATIONS:
+                    _TRANSLATIONS.popitem(last=False)
+        return sql.replace(f'"{_STAND_IN}', f'"{self._prefix}')
+
     def _views(
         self, connection: Any, tree: Any, schemas: list[str], *, union_by_name: bool = False
     ) -> tuple[int, dict[str, dict[str, dict[str, str]]]]:
         """Create a view per referenced table, in this execution's schemas (added to
         ``schemas``); the bytes read through Arrow, and the tables' column types (keyed
-        by schema) for the translation."""
+        by database) for the translation."""
         arrow_bytes = 0
         schema: dict[str, dict[str, dict[str, str]]] = {}
         created: set[tuple[str, str]] = set()
@@ -345,13 +376,6 @@ class Run:
             if key in created:
                 continue
             created.add(key)
-            if not self._database_exists(ref.database):
-                raise QueryFailed(
-                    "SCHEMA_NOT_FOUND",
-                    f"Schema '{ref.database}' does not exist",
-                    line=ref.line,
-                    column=ref.column,
-                )
             try:
                 source = table_source(
                     self._catalog,
@@ -363,6 +387,15 @@ class Run:
                     view_schema=self._prefix + ref.database,
                 )
             except QueryFailed as failure:
+                if failure.category == "TABLE_NOT_FOUND" and not self._database_exists(
+                    ref.database
+                ):
+                    raise QueryFailed(
+                        "SCHEMA_NOT_FOUND",
+                        f"Schema '{ref.database}' does not exist",
+                        line=ref.line,
+                        column=ref.column,
+                    ) from None
                 if failure.line is None:
                     failure = QueryFailed(
                         failure.category, failure.message, line=ref.line, column=ref.column
@@ -376,7 +409,7 @@ class Run:
                 connection.register(source.arrow_name, source.arrow)
                 arrow_bytes += source.arrow_bytes
             connection.execute(source.view_sql)
-            schema.setdefault(view_schema, {})[ref.table] = source.columns
+            schema.setdefault(ref.database, {})[ref.table] = source.columns
         return arrow_bytes, schema
 
     def _database_exists(self, name: str) -> bool:

@@ -19,6 +19,7 @@ space-separated hex) which Athena's CSV writer shares.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import struct
@@ -185,6 +186,7 @@ def render_value(value: object, athena_type: str) -> str | None:
     return _nested(value)
 
 
+@functools.lru_cache(maxsize=2048)
 def hive_to_duckdb_type(hive_type: str) -> str:
     """The DuckDB type for a Glue/Hive column type (``string``, ``decimal(10,2)``,
     ``array<struct<a:int,b:string>>``, ``map<string,int>``...)."""
