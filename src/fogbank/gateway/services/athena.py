@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fogbank.catalog.model import Database
-from fogbank.gateway.services.registry import Operations
+from fogbank.gateway.services.registry import Operations, present
 from fogbank.query.engine import QueryExecution
 from fogbank.query.workgroups import ENGINE, NamedQuery, PreparedStatement, WorkGroup
 
@@ -60,7 +60,7 @@ def list_query_executions(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]
         max_results=p.get("MaxResults", 50),
         next_token=p.get("NextToken"),
     )
-    return _present({"QueryExecutionIds": ids, "NextToken": token})
+    return present({"QueryExecutionIds": ids, "NextToken": token})
 
 
 @OPERATIONS("StopQueryExecution")
@@ -120,7 +120,7 @@ def list_work_groups(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
         max_results=p.get("MaxResults", 50), next_token=p.get("NextToken")
     )
     summaries = [
-        _present(
+        present(
             {
                 "Name": g.name,
                 "State": g.state,
@@ -131,7 +131,7 @@ def list_work_groups(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
         )
         for g in groups
     ]
-    return _present({"WorkGroups": summaries, "NextToken": token})
+    return present({"WorkGroups": summaries, "NextToken": token})
 
 
 @OPERATIONS("UpdateWorkGroup")
@@ -187,7 +187,7 @@ def list_named_queries(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
         max_results=p.get("MaxResults", 50),
         next_token=p.get("NextToken"),
     )
-    return _present({"NamedQueryIds": ids, "NextToken": token})
+    return present({"NamedQueryIds": ids, "NextToken": token})
 
 
 @OPERATIONS("UpdateNamedQuery")
@@ -254,7 +254,7 @@ def list_prepared_statements(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, A
         {"StatementName": s.statement_name, "LastModifiedTime": s.last_modified_time}
         for s in statements
     ]
-    return _present({"PreparedStatements": summaries, "NextToken": token})
+    return present({"PreparedStatements": summaries, "NextToken": token})
 
 
 @OPERATIONS("UpdatePreparedStatement")
@@ -289,7 +289,7 @@ def list_databases(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
     databases, token = fogbank.queries.metadata.list_databases(
         p["CatalogName"], max_results=p.get("MaxResults", 50), next_token=p.get("NextToken")
     )
-    return _present({"DatabaseList": [_database(d) for d in databases], "NextToken": token})
+    return present({"DatabaseList": [_database(d) for d in databases], "NextToken": token})
 
 
 @OPERATIONS("GetDatabase")
@@ -307,7 +307,7 @@ def list_table_metadata(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
         max_results=p.get("MaxResults", 50),
         next_token=p.get("NextToken"),
     )
-    return _present({"TableMetadataList": [t.shape() for t in tables], "NextToken": token})
+    return present({"TableMetadataList": [t.shape() for t in tables], "NextToken": token})
 
 
 @OPERATIONS("GetTableMetadata")
@@ -341,17 +341,13 @@ def list_tags_for_resource(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any
 
 
 def _database(d: Database) -> dict[str, Any]:
-    return _present(
+    return present(
         {"Name": d.name, "Description": d.description, "Parameters": dict(d.parameters or {})}
     )
 
 
-def _present(members: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in members.items() if v is not None}
-
-
 def _execution(e: QueryExecution) -> dict[str, Any]:
-    status = _present(
+    status = present(
         {
             "State": e.state,
             "StateChangeReason": e.state_change_reason,
@@ -368,14 +364,14 @@ def _execution(e: QueryExecution) -> dict[str, Any]:
         "QueryPlanningTimeInMillis": e.planning_ms,
         "ServiceProcessingTimeInMillis": 0,
     }
-    return _present(
+    return present(
         {
             "QueryExecutionId": e.query_execution_id,
             "Query": e.query,
             "StatementType": e.statement_type,
             "SubstatementType": e.substatement_type,
-            "ResultConfiguration": _present({"OutputLocation": e.output_location}),
-            "QueryExecutionContext": _present({"Database": e.database, "Catalog": e.catalog}),
+            "ResultConfiguration": present({"OutputLocation": e.output_location}),
+            "QueryExecutionContext": present({"Database": e.database, "Catalog": e.catalog}),
             "Status": status,
             "Statistics": statistics,
             "WorkGroup": e.work_group,
@@ -386,7 +382,7 @@ def _execution(e: QueryExecution) -> dict[str, Any]:
 
 
 def _work_group(g: WorkGroup) -> dict[str, Any]:
-    return _present(
+    return present(
         {
             "Name": g.name,
             "State": g.state,
@@ -398,7 +394,7 @@ def _work_group(g: WorkGroup) -> dict[str, Any]:
 
 
 def _named(q: NamedQuery) -> dict[str, Any]:
-    return _present(
+    return present(
         {
             "Name": q.name,
             "Description": q.description,
@@ -411,7 +407,7 @@ def _named(q: NamedQuery) -> dict[str, Any]:
 
 
 def _prepared(s: PreparedStatement) -> dict[str, Any]:
-    return _present(
+    return present(
         {
             "StatementName": s.statement_name,
             "QueryStatement": s.query_statement,

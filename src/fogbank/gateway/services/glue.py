@@ -22,7 +22,7 @@ from fogbank.catalog.model import (
     TableVersion,
 )
 from fogbank.core.errors import InvalidInputException
-from fogbank.gateway.services.registry import Operations
+from fogbank.gateway.services.registry import Operations, present
 
 if TYPE_CHECKING:
     from fogbank.app import Fogbank
@@ -312,12 +312,8 @@ def _table_input(p: dict[str, Any]) -> Any:
     return table_input
 
 
-def _present(members: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in members.items() if value is not None}
-
-
 def _database(database: Database) -> dict[str, Any]:
-    return _present(
+    return present(
         {
             "Name": database.name,
             "Description": database.description,
@@ -331,7 +327,7 @@ def _database(database: Database) -> dict[str, Any]:
 
 
 def _table(table: Table) -> dict[str, Any]:
-    return _present(
+    return present(
         {
             "Name": table.name,
             "DatabaseName": table.database_name,
@@ -368,7 +364,7 @@ def _partition(partition: Partition, *, exclude_columns: bool = False) -> dict[s
     storage: Mapping[str, Any] | None = partition.storage_descriptor
     if exclude_columns and storage is not None:
         storage = {key: value for key, value in storage.items() if key != "Columns"}
-    return _present(
+    return present(
         {
             "Values": list(partition.values),
             "DatabaseName": partition.database_name,
@@ -505,7 +501,7 @@ def list_crawls(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
     )
     return {
         "Crawls": [
-            _present(
+            present(
                 {
                     "CrawlId": c.crawl_id,
                     "State": c.state,
@@ -524,7 +520,7 @@ def list_crawls(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
 
 def _crawler(crawler: Crawler) -> dict[str, Any]:
     last = crawler.last_crawl
-    return _present(
+    return present(
         {
             "Name": crawler.name,
             "Role": crawler.role,
@@ -543,7 +539,7 @@ def _crawler(crawler: Crawler) -> dict[str, Any]:
             "LastUpdated": crawler.last_updated,
             "LastCrawl": None
             if last is None
-            else _present(
+            else present(
                 {
                     "Status": last.status,
                     "ErrorMessage": last.error_message,

@@ -22,3 +22,8 @@ class Operations(dict[str, JsonHandler]):
             return handler
 
         return register
+
+
+def present(members: dict[str, Any]) -> dict[str, Any]:
+    """The output members that have a value: botocore leaves absent ones out."""
+    return {name: value for name, value in members.items() if value is not None}
