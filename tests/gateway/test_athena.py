@@ -488,3 +488,39 @@ def test_catalog_browsing_and_workgroup_tags(athena: Any, lake: Fogbank) -> None
     with pytest.raises(ClientError) as caught:
         athena.list_tags_for_resource(ResourceARN=arn.replace("primary", "nope"))
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_query_over_the_bytes_cutoff_is_cancelled(athena: Any, lake: Fogbank) -> None:
+    """BytesScannedCutoffPerQuery (at least 10 MB): a query that read more ends CANCELLED
+    with the reason, and writes no result."""
+    table = pa.table({"blob": [os.urandom(32 * 1024).hex() for _ in range(200)]})  # ~13 MB
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="none")
+    lake.lake.put_object("lake", "blobs/part-0.parquet", buffer.getvalue())
+    lake.catalog.create_table(
+        "db",
+        {
+            "Name": "blobs",
+            "StorageDescriptor": {
+                "Columns": [{"Name": "blob", "Type": "string"}],
+                "Location": "s3://lake/blobs/",
+                "SerdeInfo": {"SerializationLibrary": PARQUET_SERDE},
+            },
+            "Parameters": {"classification": "parquet"},
+        },
+    )
+    athena.create_work_group(
+        Name="small",
+        Configuration={
+            "ResultConfiguration": {"OutputLocation": "s3://lake/small/"},
+            "BytesScannedCutoffPerQuery": 10_000_000,
+        },
+    )
+    execution = run(athena, "SELECT sum(length(blob)) FROM blobs", WorkGroup="small")
+    status = execution["Status"]
+    assert status["State"] == "CANCELLED", status
+    assert "Bytes scanned limit was exceeded" in status["StateChangeReason"]
+    assert execution["Statistics"]["DataScannedInBytes"] > 10_000_000
+    assert list(lake.lake.iter_objects("lake", "small/")) == []
+    # the same query in a workgroup without a cutoff succeeds
+    assert run(athena, "SELECT sum(length(blob)) FROM blobs")["Status"]["State"] == "SUCCEEDED"
