@@ -145,3 +145,30 @@ def test_result_csv_round_trips_values_and_nulls(rows: list[list[str | None]]) -
     data = b"".join(results.csv_line(row) for row in rows)
     read, used, ended = results.read_rows(io.BytesIO(data), csv=True, limit=1000)
     assert read == rows and used == len(data) and ended
+
+
+def test_length_counts_a_varbinary_s_bytes(fb: Fogbank) -> None:
+    """Trino's length() of varbinary is its byte count (DuckDB's length() takes text)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from fogbank.query.ddl import run_ddl
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"blob": [b"\x00" * 10, b"\xff" * 5], "s": ["ab", "c"]}), buffer)
+    fb.lake.put_object("results", "t/x.parquet", buffer.getvalue())
+    fb.catalog.create_database({"Name": "db"})
+    run_ddl(
+        "CREATE EXTERNAL TABLE t (blob binary, s string) STORED AS PARQUET "
+        "LOCATION 's3://results/t/'",
+        catalog=fb.catalog,
+        lake=fb.lake,
+        database="db",
+    )
+    query_id = fb.queries.start_query_execution(
+        "SELECT sum(length(blob)), sum(length(s)) FROM t",
+        database="db",
+        output_location="s3://results/out/",
+    )
+    assert fb.queries.wait(query_id, DEADLINE).state == "SUCCEEDED"
+    assert fb.queries.get_query_results(query_id).rows[1] == ["15", "3"]

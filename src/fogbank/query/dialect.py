@@ -641,8 +641,12 @@ def _name_columns_like_trino(select: exp.Select) -> None:
         projection.replace(exp.alias_(projection.copy(), f"_col{i}", quoted=True))
 
 
+_BINARY_TYPES = (exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY, exp.DataType.Type.BLOB)
+
+
 def _type_divisions(tree: exp.Expression, schema: Schema | None) -> exp.Expression:
-    """Mark each ``/`` between integer operands, so that it becomes DuckDB's ``//``."""
+    """Mark each ``/`` between integer operands, so that it becomes DuckDB's ``//``, and
+    each ``length`` of a binary value, which becomes ``octet_length``."""
     if schema:
         with contextlib.suppress(Exception):  # typing is an optimisation; the query still runs
             tree = qualify(
@@ -658,6 +662,11 @@ def _type_divisions(tree: exp.Expression, schema: Schema | None) -> exp.Expressi
         annotate_types(tree, schema=dict(schema) if schema else None, dialect="duckdb")
     except Exception:  # untyped division stays '/'
         return tree
+    for length in list(tree.find_all(exp.Length)):
+        # Trino's length() counts a varbinary's bytes; DuckDB's length() takes text only
+        kind = length.this.type
+        if kind is not None and kind.this in _BINARY_TYPES:
+            length.replace(exp.Anonymous(this="octet_length", expressions=[length.this]))
     for div in list(tree.find_all(exp.Div)):
         left, right = div.left.type, div.right.type
         if (
