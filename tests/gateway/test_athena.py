@@ -524,3 +524,49 @@ def test_a_query_over_the_bytes_cutoff_is_cancelled(athena: Any, lake: Fogbank) 
     assert list(lake.lake.iter_objects("lake", "small/")) == []
     # the same query in a workgroup without a cutoff succeeds
     assert run(athena, "SELECT sum(length(blob)) FROM blobs")["Status"]["State"] == "SUCCEEDED"
+
+
+def test_crawled_avro_and_orc_tables_are_queried(athena: Any, lake: Fogbank) -> None:
+    """Files written by fastavro and pyarrow's ORC writer, crawled, then read by Athena."""
+    import fastavro
+    import pyarrow.orc as orc
+
+    schema = {
+        "type": "record",
+        "name": "Visit",
+        "fields": [{"name": "id", "type": "long"}, {"name": "page", "type": "string"}],
+    }
+    for day in ("1", "2"):
+        buffer = io.BytesIO()
+        fastavro.writer(
+            buffer, schema, [{"id": int(day) * 10 + i, "page": f"/p{i}"} for i in range(3)]
+        )
+        lake.lake.put_object("lake", f"visits/day={day}/v.avro", buffer.getvalue())
+        orc_buffer = io.BytesIO()
+        orc.write_table(pa.table({"id": [int(day)], "score": [float(day) / 2]}), orc_buffer)
+        lake.lake.put_object("lake", f"scores/day={day}/s.orc", orc_buffer.getvalue())
+    lake.crawlers.create_crawler(
+        {
+            "Name": "mixed",
+            "Role": "r",
+            "DatabaseName": "db",
+            "Targets": {
+                "S3Targets": [{"Path": "s3://lake/visits/"}, {"Path": "s3://lake/scores/"}]
+            },
+        }
+    )
+    lake.crawlers.start_crawler("mixed")
+    crawler = lake.crawlers.wait_for_crawler("mixed", DEADLINE)
+    assert crawler.last_crawl is not None and crawler.last_crawl.status == "SUCCEEDED"
+    execution = run(
+        athena,
+        "SELECT v.day, count(*) AS visits, max(s.score) AS score FROM visits v "
+        "JOIN scores s ON v.day = s.day GROUP BY v.day ORDER BY v.day",
+    )
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    assert rows(athena, execution["QueryExecutionId"]) == [
+        ["day", "visits", "score"],
+        ["1", "3", "0.5"],
+        ["2", "3", "1.0"],
+    ]
+    assert execution["Statistics"]["DataScannedInBytes"] > 0
