@@ -232,15 +232,14 @@ class Run:
                 connection, tree, schemas, union_by_name=union_by_name
             )
             sql = self._translate(tree, schema)
-            profile = self._scratch / "profile.json"
-            connection.execute("PRAGMA enable_profiling = 'json'")
-            connection.execute(f"PRAGMA profiling_output = '{profile}'")
+            # the profiler counts the bytes read from files; kept in memory, not written
+            connection.execute("PRAGMA enable_profiling = 'no_output'")
             self._outcome.planning_seconds = time.monotonic() - planning
             if self._running.stop.is_set():
                 raise duckdb.InterruptException("stopped before it ran")
             work(connection, sql)
+            self._outcome.scanned = _bytes_read(connection) + arrow_bytes
             connection.execute("PRAGMA disable_profiling")
-            self._outcome.scanned = _bytes_read(profile) + arrow_bytes
         finally:
             self._running.connection = None
             for name in schemas:
@@ -473,10 +472,10 @@ class Run:
         self._outcome.output_bytes = size
 
 
-def _bytes_read(profile: Path) -> int:
-    """What DuckDB's profiler says the query read from files."""
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        report = json.loads(profile.read_text())
+def _bytes_read(connection: Any) -> int:
+    """What DuckDB's profiler says the last query read from files."""
+    with contextlib.suppress(duckdb.Error, ValueError, KeyError, TypeError):
+        report = json.loads(connection.get_profiling_information(format="json"))
         return int(report["io"]["total_bytes_read"])
     return 0
 
