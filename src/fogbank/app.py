@@ -70,6 +70,8 @@ class Fogbank:
             region=self.config.region,
             limits=self.config.limits,
             status_delay=self.config.status_delay,
+            streams=self.streams,
+            catalog=self.catalog,
         )
 
     def _queries(self) -> Queries:

@@ -66,11 +66,22 @@ def test_create_errors(firehose: Any, json_error: ErrorExpectation) -> None:
     create(firehose)
     with json_error("ResourceInUseException", "clicks", "already exists"):
         create(firehose)
-    with json_error("InvalidArgumentException", "KinesisStreamAsSource", "not supported"):
+    with json_error("InvalidArgumentException", "KinesisStreamSourceConfiguration"):
         create(firehose, "k", DeliveryStreamType="KinesisStreamAsSource")
+    with json_error("InvalidArgumentException", "MSKAsSource", "not supported"):
+        create(
+            firehose,
+            "m",
+            DeliveryStreamType="MSKAsSource",
+            MSKSourceConfiguration={
+                "MSKClusterARN": "arn:aws:kafka:us-east-1:000000000000:cluster/c/1",
+                "TopicName": "t",
+                "AuthenticationConfiguration": {"RoleARN": ROLE, "Connectivity": "PUBLIC"},
+            },
+        )
     with json_error("InvalidArgumentException", "DataFormatConversionConfiguration"):
         create(firehose, "f", config=s3_config(DataFormatConversionConfiguration={"Enabled": True}))
-    with json_error("InvalidArgumentException", "Lambda", "not supported"):
+    with json_error("InvalidArgumentException", "Lambda", "LambdaArn"):
         create(
             firehose,
             "l",

@@ -7,6 +7,7 @@ store and leaves one summary line. Each capability that lands adds its stage her
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections import Counter
@@ -116,12 +117,26 @@ def generate(ctx: DemoContext, progress: Progress) -> StageOutcome:
 def stream_events(ctx: DemoContext, progress: Progress) -> StageOutcome:
     """Produce the events into a 4-shard Kinesis stream, PutRecords 500 at a time, keyed
     by user, retrying what the shards throttle as a real producer does."""
-    batch = _batch(ctx)
     streams = ctx.fogbank.streams
     name = ctx.options.stream
     if name in streams.stream_names():
         streams.delete_stream(name, enforce_consumer_deletion=True)
     streams.create_stream(name, STREAM_SHARDS)
+    count, retried, per_shard = _produce(ctx, progress)
+    spread = ", ".join(f"{per_shard[s]:,}" for s in sorted(per_shard))
+    return StageOutcome(
+        f"{count:,} records into {name} ({STREAM_SHARDS} shards: {spread}); "
+        f"{retried:,} throttled puts retried",
+        {"RecordsPut": float(count), "ThrottledPutsRetried": float(retried)},
+    )
+
+
+def _produce(ctx: DemoContext, progress: Progress) -> tuple[int, int, Counter[str]]:
+    """Every event into the demo's stream: (records put, throttled puts retried, records
+    per shard)."""
+    batch = _batch(ctx)
+    streams = ctx.fogbank.streams
+    name = ctx.options.stream
     task = progress.add_task(f"PutRecords into {name}", total=len(batch))
     retried = 0
     per_shard: Counter[str] = Counter()
@@ -143,12 +158,7 @@ def stream_events(ctx: DemoContext, progress: Progress) -> StageOutcome:
                 retried += len(pending)
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
-    spread = ", ".join(f"{per_shard[s]:,}" for s in sorted(per_shard))
-    return StageOutcome(
-        f"{len(records):,} records into {name} ({STREAM_SHARDS} shards: {spread}); "
-        f"{retried:,} throttled puts retried",
-        {"RecordsPut": float(len(records)), "ThrottledPutsRetried": float(retried)},
-    )
+    return len(records), retried, per_shard
 
 
 def write_lake(ctx: DemoContext, progress: Progress) -> StageOutcome:
@@ -483,24 +493,24 @@ def query(ctx: DemoContext, progress: Progress) -> StageOutcome:
 
 
 def deliver(ctx: DemoContext, progress: Progress) -> StageOutcome:
-    """Firehose through boto3: a DirectPut delivery stream buffers the events (1 MB or
-    2 s), appends a newline to each, gzips each buffer into the lake under
-    ``firehose/<yyyy>/<MM>/<dd>/<HH>/``; every delivered record is counted back."""
-    import gzip
+    """Firehose through boto3: a delivery stream reading the Kinesis stream converts
+    each record to Parquet with the crawled table's schema and delivers 64 MB / 2 s
+    buffers into the lake; the events are produced into the stream again, and every
+    delivered row is counted back from the Parquet files."""
+    import pyarrow.parquet as pq
 
     from fogbank.gateway.server import BackgroundServer
 
     opts = ctx.options
-    batch = ctx.batch
-    if batch is None:
-        raise RuntimeError("the deliver stage needs the generated clickstream")
+    batch = _batch(ctx)
     lake = ctx.fogbank.lake
     prefix = opts.delivery_prefix
     stale = [o.key for o in lake.iter_objects(opts.bucket, prefix)]
     for start in range(0, len(stale), 1000):
         lake.delete_objects(opts.bucket, stale[start : start + 1000])
-    records = [json.dumps(r, separators=(",", ":")).encode() for r in batch.to_records()]
-    task = progress.add_task("Firehose PutRecordBatch", total=len(records))
+    account = ctx.fogbank.config.account_id
+    region = ctx.fogbank.config.region
+    role = f"arn:aws:iam::{account}:role/fogbank-demo"
     with BackgroundServer(ctx.fogbank) as server:
         firehose = _client(ctx, server.endpoint_url, "firehose")
         try:
@@ -508,16 +518,29 @@ def deliver(ctx: DemoContext, progress: Progress) -> StageOutcome:
                 firehose.delete_delivery_stream(DeliveryStreamName=opts.delivery)
             firehose.create_delivery_stream(
                 DeliveryStreamName=opts.delivery,
-                DeliveryStreamType="DirectPut",
+                DeliveryStreamType="KinesisStreamAsSource",
+                KinesisStreamSourceConfiguration={
+                    "KinesisStreamARN": f"arn:aws:kinesis:{region}:{account}:stream/{opts.stream}",
+                    "RoleARN": role,
+                },
                 ExtendedS3DestinationConfiguration={
-                    "RoleARN": f"arn:aws:iam::{ctx.fogbank.config.account_id}:role/fogbank-demo",
+                    "RoleARN": role,
                     "BucketARN": f"arn:aws:s3:::{opts.bucket}",
                     "Prefix": prefix,
-                    "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 2},
-                    "CompressionFormat": "GZIP",
-                    "ProcessingConfiguration": {
+                    "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 2},
+                    "CompressionFormat": "UNCOMPRESSED",
+                    "DataFormatConversionConfiguration": {
                         "Enabled": True,
-                        "Processors": [{"Type": "AppendDelimiterToRecord"}],
+                        "SchemaConfiguration": {
+                            "RoleARN": role,
+                            "DatabaseName": opts.database,
+                            "TableName": "raw",
+                            "VersionId": "LATEST",
+                        },
+                        "InputFormatConfiguration": {"Deserializer": {"OpenXJsonSerDe": {}}},
+                        "OutputFormatConfiguration": {
+                            "Serializer": {"ParquetSerDe": {"Compression": "SNAPPY"}}
+                        },
                     },
                 },
             )
@@ -528,36 +551,30 @@ def deliver(ctx: DemoContext, progress: Progress) -> StageOutcome:
                 != "ACTIVE"
             ):
                 time.sleep(0.05)
-            failed = 0
-            for start in range(0, len(records), PUT_BATCH):
-                chunk = records[start : start + PUT_BATCH]
-                reply = firehose.put_record_batch(
-                    DeliveryStreamName=opts.delivery, Records=[{"Data": d} for d in chunk]
-                )
-                failed += int(reply["FailedPutCount"])
-                progress.advance(task, len(chunk))
         finally:
             firehose.close()
-    if failed:
-        raise RuntimeError(f"{failed} records were refused by PutRecordBatch")
-    progress.update(task, description="Firehose delivery")
-    deadline = time.monotonic() + 120.0
+    # Firehose reads the stream from the delivery stream's creation on: produce again.
+    produced, _, _ = _produce(ctx, progress)
+    task = progress.add_task("Firehose delivery", total=produced)
+    deadline = time.monotonic() + 180.0
     while True:
         objects = list(lake.iter_objects(opts.bucket, prefix))
         delivered = 0
         for info in objects:
             with lake.get_object(opts.bucket, info.key) as body:
-                delivered += len(gzip.decompress(body.read()).splitlines())
-        if delivered >= len(records) or time.monotonic() > deadline:
+                delivered += pq.read_metadata(io.BytesIO(body.read())).num_rows
+        progress.update(task, completed=delivered)
+        if delivered >= produced or time.monotonic() > deadline:
             break
-        time.sleep(0.25)
-    if delivered != len(records):
-        raise RuntimeError(f"Firehose delivered {delivered} of {len(records)} records")
+        time.sleep(0.5)
+    if delivered != produced or produced != len(batch):
+        raise RuntimeError(f"Firehose delivered {delivered} of {produced} records as Parquet")
     sizes = sum(o.size for o in objects)
     return StageOutcome(
-        f"{len(records):,} records through {opts.delivery} (DirectPut, 1 MB / 2 s buffers) "
-        f"into {len(objects)} gzip objects, {sizes / 1e6:.1f} MB under "
-        f"s3://{opts.bucket}/{prefix}yyyy/MM/dd/HH/; every record delivered once",
+        f"{produced:,} records from {opts.stream} through {opts.delivery} "
+        f"(KinesisStreamAsSource, converted to Parquet with {opts.database}.raw's schema, "
+        f"64 MB / 2 s buffers) into {len(objects)} Parquet objects, {sizes / 1e6:.1f} MB "
+        f"under s3://{opts.bucket}/{prefix}yyyy/MM/dd/HH/; every record delivered once",
         {"RecordsDelivered": float(delivered), "Objects": float(len(objects))},
     )
 
@@ -603,7 +620,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("s3api", "Read it again through the S3 API with boto3", s3_api),
     Stage("catalog", "Crawl it into the Glue Data Catalog with boto3", catalog),
     Stage("query", "Query it with Athena through boto3", query),
-    Stage("deliver", "Deliver it again through Firehose into the lake", deliver),
+    Stage("deliver", "Stream it again through Firehose into Parquet", deliver),
 )
 
 

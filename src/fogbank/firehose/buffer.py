@@ -48,6 +48,8 @@ class Claim:
     owner: str
     first_ms: int
     records: tuple[bytes, ...]
+    arrivals: tuple[int, ...] = ()
+    """Each record's arrival time, epoch milliseconds."""
 
 
 class BufferFull(Exception):
@@ -150,9 +152,14 @@ class RecordBuffer:
                 [(owner, now_ms + lease_ms, rid) for rid in ids],
             )
             rows = conn.execute(
-                "SELECT data FROM records WHERE owner = ? ORDER BY id", (owner,)
+                "SELECT data, ms FROM records WHERE owner = ? ORDER BY id", (owner,)
             ).fetchall()
-        return Claim(owner, first_ms, tuple(bytes(row[0]) for row in rows))
+        return Claim(
+            owner,
+            first_ms,
+            tuple(bytes(row[0]) for row in rows),
+            tuple(int(row[1]) for row in rows),
+        )
 
     def complete(self, owner: str) -> None:
         """The owner's object is written: its records leave the buffer."""

@@ -4,7 +4,8 @@
 ``S3DestinationConfiguration`` (the AWS shapes, as boto3 takes them), merged with an
 ``...Update`` by UpdateDestination, kept in the control plane as that shape, and
 described with AWS's defaults filled in (BufferingHints 5 MiB / 300 s, UNCOMPRESSED,
-NoEncryption). What this increment does not do yet is refused by name.
+NoEncryption; 128 MiB with format conversion). The Lambda processor and format conversion
+are checked by their own modules. What fogbank does not do yet is refused by name.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fogbank.core.errors import InvalidArgumentException
 from fogbank.firehose.compression import EXTENSIONS, FORMATS
+from fogbank.firehose.conversion import FormatConversion
 from fogbank.firehose.prefixes import check_prefixes
+from fogbank.firehose.transform import LambdaProcessor
 
 DESTINATION_ID = "destinationId-000000000001"
 DEFAULT_SIZE_MBS = 5
 DEFAULT_INTERVAL_SECONDS = 300
+CONVERSION_SIZE_MBS = 128
 NOT_YET = "not supported by fogbank yet"
 
 
@@ -54,11 +58,12 @@ class S3Destination:
             )
         check_prefixes(settings.get("Prefix"), settings.get("ErrorOutputPrefix"))
         _check_processing(settings.get("ProcessingConfiguration"))
-        for feature in ("DataFormatConversionConfiguration", "DynamicPartitioningConfiguration"):
-            if (settings.get(feature) or {}).get("Enabled"):
-                raise InvalidArgumentException(
-                    f"{feature} is {NOT_YET}: leave it out, or set Enabled false."
-                )
+        FormatConversion.parse(settings)
+        feature = "DynamicPartitioningConfiguration"
+        if (settings.get(feature) or {}).get("Enabled"):
+            raise InvalidArgumentException(
+                f"{feature} is {NOT_YET}: leave it out, or set Enabled false."
+            )
         if settings.get("S3BackupMode", "Disabled") != "Disabled":
             raise InvalidArgumentException(
                 f"S3BackupMode Enabled (source record backup) is {NOT_YET}: leave it Disabled."
@@ -84,9 +89,20 @@ class S3Destination:
         return bucket_of(str(self.config["BucketARN"]))
 
     @property
-    def size_bytes(self) -> int:
+    def conversion(self) -> FormatConversion | None:
+        """The record format conversion, when enabled."""
+        return FormatConversion.parse(self.config)
+
+    @property
+    def size_mbs(self) -> int:
+        """SizeInMBs: 5 by default, 128 with format conversion."""
         hints = self.config.get("BufferingHints") or {}
-        return int(hints.get("SizeInMBs", DEFAULT_SIZE_MBS)) * 1024 * 1024
+        default = CONVERSION_SIZE_MBS if self.conversion is not None else DEFAULT_SIZE_MBS
+        return int(hints.get("SizeInMBs", default))
+
+    @property
+    def size_bytes(self) -> int:
+        return self.size_mbs * 1024 * 1024
 
     @property
     def interval_ms(self) -> int:
@@ -101,7 +117,10 @@ class S3Destination:
     def extension(self) -> str:
         """FileExtension when set, else the compression's own."""
         custom = self.config.get("FileExtension")
-        return str(custom) if custom else EXTENSIONS[self.compression]
+        if custom:
+            return str(custom)
+        conversion = self.conversion
+        return conversion.extension if conversion is not None else EXTENSIONS[self.compression]
 
     @property
     def prefix(self) -> str:
@@ -118,12 +137,23 @@ class S3Destination:
             p.get("Type") == "AppendDelimiterToRecord" for p in processing.get("Processors", [])
         )
 
+    @property
+    def transform(self) -> LambdaProcessor | None:
+        """The Lambda processor, when processing is enabled and has one."""
+        processing = self.config.get("ProcessingConfiguration") or {}
+        if not processing.get("Enabled", True):
+            return None
+        for processor in processing.get("Processors", []):
+            if processor.get("Type") == "Lambda":
+                return LambdaProcessor.parse(processor)
+        return None
+
     def describe(self) -> dict[str, Any]:
         """ExtendedS3DestinationDescription: the configuration with AWS's defaults."""
         out = dict(self.config)
         out.setdefault(
             "BufferingHints",
-            {"SizeInMBs": DEFAULT_SIZE_MBS, "IntervalInSeconds": DEFAULT_INTERVAL_SECONDS},
+            {"SizeInMBs": self.size_mbs, "IntervalInSeconds": DEFAULT_INTERVAL_SECONDS},
         )
         out.setdefault("CompressionFormat", "UNCOMPRESSED")
         out.setdefault("EncryptionConfiguration", {"NoEncryptionConfig": "NoEncryption"})
@@ -163,10 +193,19 @@ def bucket_of(bucket_arn: str) -> str:
 def _check_processing(processing: Mapping[str, Any] | None) -> None:
     if not processing or not processing.get("Enabled", True):
         return
+    lambdas = 0
     for processor in processing.get("Processors", []):
         kind = processor.get("Type")
-        if kind != "AppendDelimiterToRecord":
+        if kind == "Lambda":
+            LambdaProcessor.parse(processor)
+            lambdas += 1
+        elif kind != "AppendDelimiterToRecord":
             raise InvalidArgumentException(
                 f"Processor type {kind} is {NOT_YET}; of ProcessingConfiguration, fogbank "
-                "runs AppendDelimiterToRecord only."
+                "runs Lambda and AppendDelimiterToRecord."
             )
+    if lambdas > 1:
+        raise InvalidArgumentException(
+            "ProcessingConfiguration takes at most one Lambda processor; combine the "
+            "functions into one."
+        )

@@ -12,6 +12,15 @@ per engine calls it, started by the first put (or at once when the home holds bu
 from before). A delivery that fails (no such bucket) is retried with backoff, its
 records kept. Time comes from the injected clock, so tests move time instead of sleeping.
 
+What an object holds is :mod:`fogbank.firehose.delivery`'s: the Lambda processor (a
+Python callable), record format conversion to Parquet/ORC in a Glue table's schema, and
+the error output. The engine is given the streams and catalog engines it reads; without
+them it makes its own over the same home and store.
+
+A KinesisStreamAsSource stream's records come from its Kinesis stream instead of puts:
+the delivery loop reads it through the consumer library into the same buffer
+(:mod:`fogbank.firehose.source`), and they are delivered as DirectPut's are.
+
 DeleteDeliveryStream delivers what is buffered, best effort, then drops what could not
 be delivered: AWS makes no promise for records still buffered at deletion.
 """
@@ -28,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fogbank.catalog.engine import Catalog
 from fogbank.core.clock import Clock
 from fogbank.core.errors import (
     ConcurrentModificationException,
@@ -40,8 +50,8 @@ from fogbank.core.errors import (
 )
 from fogbank.core.ids import new_hex_id
 from fogbank.core.store import ControlPlaneStore, Resource
-from fogbank.firehose.buffer import BufferClosed, Claim, RecordBuffer, remove_files
-from fogbank.firehose.compression import compress
+from fogbank.firehose.buffer import BufferClosed, RecordBuffer, remove_files
+from fogbank.firehose.delivery import ObjectWriter
 from fogbank.firehose.destination import DESTINATION_ID, NOT_YET, S3Destination
 from fogbank.firehose.model import (
     BatchEntry,
@@ -52,8 +62,15 @@ from fogbank.firehose.model import (
     PutResult,
     StreamNames,
 )
-from fogbank.firehose.prefixes import object_name, render_prefix
+from fogbank.firehose.source import (
+    DIRECT_PUT,
+    KINESIS_SOURCE,
+    STREAM_TYPES,
+    KinesisSource,
+    SourceReaders,
+)
 from fogbank.lake.engine import Lake
+from fogbank.streams.engine import Streams
 
 SERVICE = "firehose"
 KIND = "deliverystream"
@@ -102,6 +119,8 @@ class Firehose:
         status_delay: float = 0.0,
         deliver_in_background: bool = True,
         max_buffered_bytes: int | None = DEFAULT_MAX_BUFFERED_BYTES,
+        streams: Streams | None = None,
+        catalog: Catalog | None = None,
     ) -> None:
         self.root = root
         self.store = store
@@ -119,6 +138,13 @@ class Firehose:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._retry_at: dict[str, tuple[float, float]] = {}
+        self._streams = streams
+        self.catalog = catalog or Catalog(
+            store, clock=clock, account_id=account_id, region=region, limits=limits
+        )
+        self._writer = ObjectWriter(lake, self.catalog, clock, region, account_id)
+        self._own_streams: Streams | None = None
+        self._sources = SourceReaders(self.streams, store, clock)
         root.mkdir(parents=True, exist_ok=True)
         if any(root.glob("*.sqlite")):
             self._start_delivery()  # records buffered before a restart are delivered
@@ -131,10 +157,34 @@ class Firehose:
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join()
+        self._sources.close()
         with self._lock:
             opened, self._buffers = list(self._buffers.values()), {}
         for entry in opened:
             entry.buffer.close()
+        if self._own_streams is not None:
+            self._own_streams.close()
+            self._own_streams = None
+
+    def streams(self) -> Streams:
+        """The streams engine that KinesisStreamAsSource streams read.
+
+        Without one given, one over ``<home>/streams`` (this engine's root's sibling),
+        which is where the Fogbank object keeps its streams.
+        """
+        if self._streams is not None:
+            return self._streams
+        with self._lock:
+            if self._own_streams is None:
+                self._own_streams = Streams(
+                    self.root.parent / "streams",
+                    self.store,
+                    clock=self.clock,
+                    account_id=self.account_id,
+                    region=self.region,
+                    limits=self.limits,
+                )
+            return self._own_streams
 
     def reset(self) -> None:
         """Delete every delivery stream, dropping what is buffered (the gateway's reset)."""
@@ -150,17 +200,25 @@ class Firehose:
         self,
         name: str,
         *,
-        stream_type: str = "DirectPut",
+        stream_type: str = DIRECT_PUT,
+        kinesis_source: Mapping[str, Any] | None = None,
         extended_s3: Mapping[str, Any] | None = None,
         s3: Mapping[str, Any] | None = None,
         encryption: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         other_destinations: Sequence[str] = (),
     ) -> str:
-        """CreateDeliveryStream: a DirectPut stream with one S3 destination; its ARN."""
-        if stream_type != "DirectPut":
+        """CreateDeliveryStream: a DirectPut or KinesisStreamAsSource stream with one S3
+        destination; its ARN."""
+        if stream_type not in STREAM_TYPES:
             raise InvalidArgumentException(
-                f"DeliveryStreamType {stream_type} is {NOT_YET}; create a DirectPut stream."
+                f"DeliveryStreamType {stream_type} is {NOT_YET}; create a DirectPut or "
+                "KinesisStreamAsSource stream."
+            )
+        if stream_type == DIRECT_PUT and kinesis_source is not None:
+            raise InvalidArgumentException(
+                "KinesisStreamSourceConfiguration is only taken with DeliveryStreamType "
+                "KinesisStreamAsSource: set that type, or leave the configuration out."
             )
         for other in other_destinations:
             raise InvalidArgumentException(
@@ -175,6 +233,15 @@ class Firehose:
         destination = S3Destination.parse(
             extended_s3 if extended_s3 is not None else s3 or {}, extended=extended_s3 is not None
         )
+        source = None
+        if stream_type == KINESIS_SOURCE:
+            source = KinesisSource.parse(kinesis_source, self.streams())
+            if encryption:
+                raise InvalidArgumentException(
+                    "DeliveryStreamEncryptionConfigurationInput is not taken for a "
+                    "KinesisStreamAsSource stream: its records are encrypted by the source "
+                    "stream. Leave it out."
+                )
         key = _encryption_input(encryption) if encryption else None
         if tags:
             _check_tags(tags, existing=0)
@@ -199,6 +266,8 @@ class Firehose:
             if key
             else _encryption_body("DISABLED", None, now),
         }
+        if source is not None:
+            body["source"] = source.body(now)
         try:
             self.store.put_resource(
                 SERVICE, KIND, name, self.arn(name), body, state="1", create_only=True
@@ -217,6 +286,8 @@ class Firehose:
             self._buffers[name] = _Open(buffer, file)
         if tags:
             self.store.tag_resource(self.arn(name), tags)
+        if source is not None:
+            self._start_delivery()  # the loop reads the source from now on
         return self.arn(name)
 
     def describe_delivery_stream(self, name: str) -> DeliveryStream:
@@ -236,6 +307,7 @@ class Firehose:
             last_updated=_datetime(int(updated)) if updated is not None else None,
             destination=S3Destination(dict(body["destination"]), bool(body["extended"])),
             encryption=_encryption_now(body["encryption"], now),
+            source=body.get("source"),
         )
 
     def list_delivery_streams(
@@ -369,6 +441,11 @@ class Firehose:
                 f"Firehose {name} under account {self.account_id} is CREATING: wait until "
                 "DescribeDeliveryStream reports ACTIVE."
             )
+        if resource.body["type"] == KINESIS_SOURCE:
+            # AWS's own words for a put to a stream-sourced delivery stream.
+            raise InvalidArgumentException(
+                "This operation is not permitted on KinesisStreamAsSource delivery stream type."
+            )
         if self.limits:
             _check_batch(records)
         buffer = self._buffer(name)
@@ -409,6 +486,30 @@ class Firehose:
                 made.append(delivery)
         return made
 
+    def read_sources(self, name: str | None = None) -> int:
+        """One turn of reading each KinesisStreamAsSource stream (``name``, or all) into
+        its buffer; how many records were buffered. The delivery loop calls it."""
+        read = 0
+        names = [name] if name is not None else self._names()
+        for stream in names:
+            resource = self.store.find_resource(SERVICE, KIND, stream)
+            if resource is None or resource.body.get("type") != KINESIS_SOURCE:
+                self._sources.drop(stream)
+                continue
+            try:
+                buffer = self._buffer(stream)
+                cap = self.max_buffered_bytes
+                if cap is not None and buffer.buffered()[1] >= cap:
+                    continue  # back-pressure: the stream keeps the records meanwhile
+                application = "firehose-" + str(resource.body["file"]).removesuffix(".sqlite")
+                read += self._sources.pump(stream, application, resource.body["source"], buffer)
+            except (BufferClosed, ResourceNotFoundException):
+                self._sources.drop(stream)
+        for stream in self._sources.names():
+            if name is None and stream not in names:
+                self._sources.drop(stream)  # deleted (perhaps by another process)
+        return read
+
     def buffered(self, name: str) -> tuple[int, int]:
         """How many records and bytes of ``name`` wait for delivery."""
         return self._buffer(name).buffered()
@@ -433,7 +534,9 @@ class Firehose:
         if claim is None:
             return None
         try:
-            delivery = self._write(name, int(resource.state), destination, claim)
+            delivery = self._writer.write(
+                name, self.arn(name), int(resource.state), destination, claim
+            )
         except BaseException:
             with contextlib.suppress(BufferClosed):
                 buffer.release(claim.owner)
@@ -441,22 +544,6 @@ class Firehose:
         with contextlib.suppress(BufferClosed):
             buffer.complete(claim.owner)
         return delivery
-
-    def _write(self, name: str, version: int, destination: S3Destination, claim: Claim) -> Delivery:
-        when = _datetime(claim.first_ms).astimezone(destination.time_zone)
-        prefix = render_prefix(destination.prefix, "Prefix", when)
-        file_name = object_name(name, version, when, destination.extension)
-        records = claim.records
-        if destination.append_delimiter:
-            body = b"".join(record + b"\n" for record in records)
-        else:
-            body = b"".join(records)
-        packed = compress(body, destination.compression, file_name.removesuffix(".zip"))
-        key = prefix + file_name
-        self.lake.put_object(
-            destination.bucket, key, packed, content_type="application/octet-stream"
-        )
-        return Delivery(destination.bucket, key, len(records))
 
     def _start_delivery(self) -> None:
         if not self._background or self._thread is not None or self._stop.is_set():
@@ -476,6 +563,10 @@ class Firehose:
                 names = self._names()
             except Exception:  # the store closing under a shutdown
                 continue
+            try:
+                self.read_sources()
+            except Exception:
+                log.exception("Firehose could not read its source streams")
             for name in names:
                 if self._stop.is_set():
                     return
@@ -567,6 +658,7 @@ class Firehose:
             self.store.delete_resource(SERVICE, KIND, name)
         except ResourceNotFoundException:
             return
+        self._sources.drop(name)
         with self._lock:
             entry = self._buffers.pop(name, None)
         if entry is not None:
@@ -579,6 +671,12 @@ class Firehose:
             resource = self._resource(name)
             self._check_active(name, resource)
             now = self._now_ms()
+            if target == "ENABLED" and resource.body["type"] == KINESIS_SOURCE:
+                raise InvalidArgumentException(
+                    "Server-side encryption can only be enabled on a DirectPut delivery "
+                    f"stream; Firehose {name} reads a Kinesis stream, whose own encryption "
+                    "covers its records."
+                )
             current = _encryption_now(resource.body["encryption"], now)
             if current.status in ("ENABLING", "DISABLING"):
                 raise ResourceInUseException(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from fogbank.firehose.destination import S3Destination
 
@@ -30,6 +31,8 @@ class DeliveryStream:
     last_updated: datetime | None
     destination: S3Destination
     encryption: Encryption
+    source: dict[str, Any] | None = None
+    """A KinesisStreamAsSource stream's source, as the control plane keeps it."""
 
 
 @dataclass(frozen=True)
@@ -70,4 +73,10 @@ class Delivery:
 
     bucket: str
     key: str
+    """The object's key; empty where no record made it into one (all failed)."""
     records: int
+    errors: int = 0
+    """Records written to the error output instead."""
+    error_keys: tuple[str, ...] = ()
+    dropped: int = 0
+    """Records the transform dropped."""

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from fogbank.firehose.destination import DESTINATION_ID
 from fogbank.firehose.model import DeliveryStream
+from fogbank.firehose.source import describe_source
 from fogbank.gateway.services.registry import Operations
 
 if TYPE_CHECKING:
@@ -24,9 +25,7 @@ def _others(p: dict[str, Any], suffix: str) -> list[str]:
     ours = {f"S3Destination{suffix}", f"ExtendedS3Destination{suffix}"}
     named = [k for k in p if k.endswith(f"Destination{suffix}") and k not in ours]
     if suffix == "Configuration":
-        named += [
-            k for k in ("KinesisStreamSourceConfiguration", "MSKSourceConfiguration") if k in p
-        ]
+        named += [k for k in ("MSKSourceConfiguration", "DatabaseSourceConfiguration") if k in p]
     return named
 
 
@@ -35,6 +34,7 @@ def create_delivery_stream(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
     arn = fb.firehose.create_delivery_stream(
         p["DeliveryStreamName"],
         stream_type=p.get("DeliveryStreamType", "DirectPut"),
+        kinesis_source=p.get("KinesisStreamSourceConfiguration"),
         extended_s3=p.get("ExtendedS3DestinationConfiguration"),
         s3=p.get("S3DestinationConfiguration"),
         encryption=p.get("DeliveryStreamEncryptionConfigurationInput"),
@@ -166,4 +166,6 @@ def _description(d: DeliveryStream) -> dict[str, Any]:
     }
     if d.last_updated is not None:
         out["LastUpdateTimestamp"] = d.last_updated
+    if d.source is not None:
+        out["Source"] = {"KinesisStreamSourceDescription": describe_source(d.source)}
     return out

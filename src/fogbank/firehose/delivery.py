@@ -1,0 +1,188 @@
+"""Writing one delivery into the lake: the records a buffer claim took, through the
+Lambda processor (:mod:`fogbank.firehose.transform`) and record format conversion
+(:mod:`fogbank.firehose.conversion`), into one object under the evaluated Prefix; the
+records that fail either step go to the error output (:mod:`fogbank.firehose.errors`)
+first, so a crash after them delivers them again rather than losing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from fogbank.catalog.engine import Catalog
+from fogbank.core.clock import Clock
+from fogbank.firehose.buffer import Claim
+from fogbank.firehose.compression import compress
+from fogbank.firehose.conversion import (
+    ERROR_OUTPUT_TYPE,
+    MALFORMED,
+    FormatConversion,
+    RowReader,
+    SchemaMismatch,
+)
+from fogbank.firehose.destination import S3Destination
+from fogbank.firehose.errors import (
+    FailedRecord,
+    conversion_failure,
+    error_body,
+    error_key,
+    processing_failure,
+)
+from fogbank.firehose.model import Delivery
+from fogbank.firehose.prefixes import object_name, render_prefix
+from fogbank.firehose.transform import ERROR_OUTPUT_TYPE as PROCESSING_FAILED
+from fogbank.lake.engine import Lake
+
+
+class ObjectWriter:
+    """Writes deliveries into the lake, reading conversion schemas from the catalog."""
+
+    def __init__(
+        self, lake: Lake, catalog: Catalog, clock: Clock, region: str, account_id: str
+    ) -> None:
+        self.lake = lake
+        self.catalog = catalog
+        self.clock = clock
+        self.region = region
+        self.account_id = account_id
+
+    def write(
+        self, name: str, stream_arn: str, version: int, destination: S3Destination, claim: Claim
+    ) -> Delivery:
+        """The claimed records through the transform and the conversion into one object;
+        the records that fail, to the error output."""
+        when = _datetime(claim.first_ms).astimezone(destination.time_zone)
+        prefix = render_prefix(destination.prefix, "Prefix", when)
+        file_name = object_name(name, version, when, destination.extension)
+        records, arrivals = list(claim.records), list(claim.arrivals)
+        error_keys: list[str] = []
+        transform = destination.transform
+        dropped = errors = 0
+        if transform is not None:
+            outcome = transform.run(records, arrivals, stream_arn=stream_arn, region=self.region)
+            records, arrivals, dropped = outcome.records, outcome.arrivals, outcome.dropped
+            errors = len(outcome.failures)
+            if outcome.failures:
+                now = self._now_ms()
+                failed = [
+                    processing_failure(
+                        f.data, f.arrival_ms, now, f.attempts, f.code, f.message, transform.arn
+                    )
+                    for f in outcome.failures
+                ]
+                error_keys.append(
+                    self._errors(name, version, destination, when, PROCESSING_FAILED, failed)
+                )
+        conversion = destination.conversion
+        if conversion is not None:
+            made = self._converted(name, version, destination, conversion, records, arrivals, when)
+            return replace(
+                made,
+                errors=made.errors + errors,
+                error_keys=(*error_keys, *made.error_keys),
+                dropped=dropped,
+            )
+        if not records:
+            return Delivery(destination.bucket, "", 0, errors, tuple(error_keys), dropped)
+        if destination.append_delimiter:
+            body = b"".join(record + b"\n" for record in records)
+        else:
+            body = b"".join(records)
+        packed = compress(body, destination.compression, file_name.removesuffix(".zip"))
+        key = prefix + file_name
+        self.lake.put_object(
+            destination.bucket, key, packed, content_type="application/octet-stream"
+        )
+        return Delivery(destination.bucket, key, len(records), errors, tuple(error_keys), dropped)
+
+    def _converted(
+        self,
+        name: str,
+        version: int,
+        destination: S3Destination,
+        conversion: FormatConversion,
+        records: Sequence[bytes],
+        arrivals: Sequence[int],
+        when: datetime,
+    ) -> Delivery:
+        """One Parquet or ORC object of the records that fit the table's schema; the
+        others, whole, to the format-conversion-failed error output."""
+        now = self._now_ms()
+        table_ref = conversion.catalog_table(self.region, self.account_id)
+        failures: list[FailedRecord] = []
+        rows: list[list[dict[str, Any]]] = []
+        try:
+            reader: RowReader | None = conversion.reader(self._schema_columns(conversion))
+        except SchemaMismatch as exc:
+            reader = None
+            code, message = "DataFormatConversion.InvalidSchema", str(exc)
+        for data, arrival in zip(records, arrivals, strict=True):
+            if reader is None:
+                failures.append(conversion_failure(data, arrival, now, message, code, table_ref))
+                continue
+            try:
+                rows.append(reader.rows(data))
+            except SchemaMismatch as exc:
+                failures.append(
+                    conversion_failure(data, arrival, now, str(exc), MALFORMED, table_ref)
+                )
+        errors_at: tuple[str, ...] = ()
+        if failures:
+            errors_at = (
+                self._errors(name, version, destination, when, ERROR_OUTPUT_TYPE, failures),
+            )
+        key = ""
+        delivered = sum(len(r) for r in rows)
+        if reader is not None and delivered:
+            table = pa.Table.from_pylist([row for record in rows for row in record], reader.schema)
+            prefix = render_prefix(destination.prefix, "Prefix", when)
+            key = prefix + object_name(name, version, when, destination.extension)
+            self.lake.put_object(
+                destination.bucket,
+                key,
+                conversion.write(table),
+                content_type="application/octet-stream",
+            )
+        return Delivery(destination.bucket, key, len(rows), len(failures), errors_at)
+
+    def _errors(
+        self,
+        name: str,
+        version: int,
+        destination: S3Destination,
+        when: datetime,
+        kind: str,
+        failures: Sequence[FailedRecord],
+    ) -> str:
+        key = error_key(destination.config.get("ErrorOutputPrefix"), kind, name, version, when)
+        self.lake.put_object(
+            destination.bucket, key, error_body(failures), content_type="application/json"
+        )
+        return key
+
+    def _schema_columns(self, conversion: FormatConversion) -> list[Any]:
+        """The Glue table's columns, read now: the current version for LATEST."""
+        schema = conversion.schema
+        database, table_name = str(schema["DatabaseName"]), str(schema["TableName"])
+        if conversion.version_id == "LATEST":
+            table = self.catalog.get_table(database, table_name)
+        else:
+            table = self.catalog.get_table_version(
+                database, table_name, conversion.version_id
+            ).table
+        columns = list((table.storage_descriptor or {}).get("Columns") or [])
+        if not columns:
+            raise SchemaMismatch(f"the table {database}.{table_name} has no columns")
+        return columns
+
+    def _now_ms(self) -> int:
+        return int(self.clock.now().timestamp() * 1000)
+
+
+def _datetime(millis: int) -> datetime:
+    return datetime.fromtimestamp(millis / 1000, tz=UTC)
