@@ -153,3 +153,32 @@ def test_glue_crawl_and_tables_show_the_inferred_table(runner: CliRunner, tmp_pa
 def test_glue_tables_of_a_missing_database_names_it(runner: CliRunner, tmp_path: Path) -> None:
     code, out = invoke(runner, tmp_path, "glue", "tables", "--database", "nope")
     assert code == 1 and "EntityNotFoundException" in out
+
+
+def test_query_and_firehose_commands(runner: CliRunner, tmp_path: Path) -> None:
+    """`fogbank query` shows the rows, the bytes scanned and the cost; a failed query
+    exits 1 with Athena's reason; `fogbank firehose ls` shows a stream's metrics."""
+    code, out = invoke(runner, tmp_path, "query", "SELECT 1 + 1 AS two, 'x' AS s")
+    assert code == 0, out
+    assert "two" in out and "scanned" in out and "USD" in out
+    code, out = invoke(runner, tmp_path, "query", "SELECT * FROM nowhere")
+    assert code == 1
+    from fogbank import Fogbank, FogbankConfig
+
+    with Fogbank(FogbankConfig.load(home=tmp_path, environ={})) as fb:
+        fb.lake.create_bucket("sink")
+        fb.firehose.create_delivery_stream(
+            "events",
+            s3={
+                "RoleARN": "arn:aws:iam::000000000000:role/f",
+                "BucketARN": "arn:aws:s3:::sink",
+                "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+            },
+        )
+        fb.firehose.put_record_batch("events", [b"a", b"b"])
+        fb.firehose.deliver_due("events")
+    result = runner.invoke(app, ["--home", str(tmp_path), "firehose", "ls"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "events" in line)
+    assert "DirectPut" in row and "s3://sink/" in row
+    assert [cell.strip() for cell in row.split("│")[5:8]] == ["0", "2", "2"]

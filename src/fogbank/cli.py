@@ -389,12 +389,14 @@ if __name__ == "__main__":
 
 def _add_service_commands() -> None:
     # The service command groups import this module for _open and the consoles.
+    from fogbank.cli_firehose import firehose_app
     from fogbank.cli_glue import glue_app
     from fogbank.cli_query import query
     from fogbank.cli_streams import streams_app
 
     app.add_typer(streams_app, name="streams")
     app.add_typer(glue_app, name="glue")
+    app.add_typer(firehose_app, name="firehose")
     app.command("query")(query)
 
 

@@ -320,3 +320,25 @@ def test_acknowledged_records_survive_kill_9_and_are_delivered_after_reopening(
         body = reopened.lake.read(f"s3://lake/{keys[0]}")
         assert body == b"".join(b"%d;" % i for i in range(100))
         assert reopened.firehose.buffered("durable") == (0, 0)
+
+
+def test_metrics_count_records_in_and_delivered_and_freshness(
+    hose: Firehose, fb: Fogbank, clock: ManualClock
+) -> None:
+    """IncomingRecords/Bytes, DeliveryToS3.Records/Success/DataFreshness in AWS/Firehose."""
+    hose.create_delivery_stream(
+        "counted", s3=destination(BufferingHints={"SizeInMBs": 5, "IntervalInSeconds": 60})
+    )
+    hose.put_record_batch("counted", [b"abc", b"de"])
+    clock.advance(30)
+    hose.put_record("counted", b"f")
+    clock.advance(31)
+    [delivery] = hose.deliver_due()
+    assert delivery.records == 3
+    totals = hose.metrics.totals("counted")
+    assert totals["IncomingRecords"] == 3 and totals["IncomingBytes"] == 6
+    assert totals["DeliveryToS3.Records"] == 3 and totals["DeliveryToS3.Bytes"] == 6
+    assert totals["DeliveryToS3.Success"] == 1
+    assert totals["DeliveryToS3.DataFreshness"] == 61.0  # the oldest record's age
+    points = fb.store.get_metrics("AWS/Firehose", "IncomingRecords")
+    assert {p.dimensions["DeliveryStreamName"] for p in points} == {"counted"}

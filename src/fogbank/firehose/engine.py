@@ -53,6 +53,7 @@ from fogbank.core.store import ControlPlaneStore, Resource
 from fogbank.firehose.buffer import BufferClosed, RecordBuffer, remove_files
 from fogbank.firehose.delivery import ObjectWriter
 from fogbank.firehose.destination import DESTINATION_ID, NOT_YET, S3Destination
+from fogbank.firehose.metrics import Metrics
 from fogbank.firehose.model import (
     BatchEntry,
     BatchResult,
@@ -143,6 +144,7 @@ class Firehose:
             store, clock=clock, account_id=account_id, region=region, limits=limits
         )
         self._writer = ObjectWriter(lake, self.catalog, clock, region, account_id)
+        self.metrics = Metrics(store)
         self._own_streams: Streams | None = None
         self._sources = SourceReaders(self.streams, store, clock)
         root.mkdir(parents=True, exist_ok=True)
@@ -157,6 +159,8 @@ class Firehose:
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join()
+        with contextlib.suppress(Exception):
+            self.metrics.flush()
         self._sources.close()
         with self._lock:
             opened, self._buffers = list(self._buffers.values()), {}
@@ -190,6 +194,7 @@ class Firehose:
         """Delete every delivery stream, dropping what is buffered (the gateway's reset)."""
         for name in self._names():
             self._delete(name, deliver=False)
+        self.metrics = Metrics(self.store)  # counts not yet written go with the rest
 
     def arn(self, name: str) -> str:
         return f"arn:aws:firehose:{self.region}:{self.account_id}:deliverystream/{name}"
@@ -458,6 +463,7 @@ class Firehose:
         encrypted = _encryption_now(resource.body["encryption"], self._now_ms()).status == (
             "ENABLED"
         )
+        self.metrics.incoming(name, accepted, sum(len(r) for r in records[:accepted]))
         entries = [BatchEntry(record_id=_record_id()) for _ in range(accepted)]
         refused = BatchEntry(
             error_code="ServiceUnavailableException",
@@ -502,7 +508,9 @@ class Firehose:
                 if cap is not None and buffer.buffered()[1] >= cap:
                     continue  # back-pressure: the stream keeps the records meanwhile
                 application = "firehose-" + str(resource.body["file"]).removesuffix(".sqlite")
-                read += self._sources.pump(stream, application, resource.body["source"], buffer)
+                pumped = self._sources.pump(stream, application, resource.body["source"], buffer)
+                self.metrics.incoming(stream, pumped)
+                read += pumped
             except (BufferClosed, ResourceNotFoundException):
                 self._sources.drop(stream)
         for stream in self._sources.names():
@@ -543,6 +551,13 @@ class Firehose:
             raise
         with contextlib.suppress(BufferClosed):
             buffer.complete(claim.owner)
+        self.metrics.delivered(
+            name,
+            delivery,
+            size=sum(len(r) for r in claim.records),
+            arrivals=claim.arrivals,
+            now_ms=self._now_ms(),
+        )
         return delivery
 
     def _start_delivery(self) -> None:
@@ -571,6 +586,8 @@ class Firehose:
                 if self._stop.is_set():
                     return
                 self._deliver_with_backoff(name)
+            with contextlib.suppress(Exception):  # the store closing under a shutdown
+                self.metrics.flush()
 
     def _deliver_with_backoff(self, name: str) -> None:
         now = self.clock.monotonic()
@@ -580,6 +597,7 @@ class Firehose:
         try:
             self.deliver_due(name)
         except FogbankError as exc:
+            self.metrics.failed(name)
             delay = min(max(delay * 2, 1.0), _MAX_BACKOFF_SECONDS)
             self._retry_at[name] = (now + delay, delay)
             log.warning("Firehose %s could not deliver (%s); retrying in %.0f s", name, exc, delay)

@@ -1,0 +1,94 @@
+"""Firehose's CloudWatch metrics, kept in the control plane's metrics table.
+
+Namespace ``AWS/Firehose``, dimension ``DeliveryStreamName``, as AWS names them:
+IncomingRecords and IncomingBytes for each accepted put (or records read from a
+Kinesis source), DeliveryToS3.Records / DeliveryToS3.Bytes / DeliveryToS3.Success /
+DeliveryToS3.DataFreshness (the age, in seconds, of the oldest record delivered) for
+each delivery, and FailedConversion.Records / FailedProcessing.Records for records
+sent to the error output. ``fogbank firehose ls`` sums them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from fogbank.core.store import ControlPlaneStore
+from fogbank.firehose.model import Delivery
+
+NAMESPACE = "AWS/Firehose"
+SHOWN = (
+    "IncomingRecords",
+    "IncomingBytes",
+    "DeliveryToS3.Records",
+    "DeliveryToS3.Bytes",
+    "DeliveryToS3.Success",
+    "DeliveryToS3.DataFreshness",
+    "FailedConversion.Records",
+    "FailedProcessing.Records",
+)
+
+
+class Metrics:
+    """Writes the delivery streams' metric points. Incoming counts are summed in memory
+    and written by :meth:`flush` (the delivery loop calls it), so that a put costs no
+    control-plane write of its own."""
+
+    def __init__(self, store: ControlPlaneStore) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._incoming: dict[str, list[int]] = {}
+
+    def incoming(self, name: str, records: int, size: int | None = None) -> None:
+        if records <= 0:
+            return
+        with self._lock:
+            counts = self._incoming.setdefault(name, [0, 0, 0])
+            counts[0] += records
+            counts[1] += size or 0
+            counts[2] += size is not None
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._incoming = self._incoming, {}
+        for name, (records, size, sized) in pending.items():
+            self._put(name, "IncomingRecords", records)
+            if sized:
+                self._put(name, "IncomingBytes", size)
+
+    def delivered(
+        self, name: str, delivery: Delivery, *, size: int, arrivals: Sequence[int], now_ms: int
+    ) -> None:
+        self._put(name, "DeliveryToS3.Success", 1)
+        self._put(name, "DeliveryToS3.Records", delivery.records)
+        self._put(name, "DeliveryToS3.Bytes", size)
+        if arrivals:
+            self._put(name, "DeliveryToS3.DataFreshness", max(0, now_ms - min(arrivals)) / 1000)
+        if delivery.errors:
+            conversion = all("format-conversion-failed" in key for key in delivery.error_keys)
+            failed = "FailedConversion.Records" if conversion else "FailedProcessing.Records"
+            self._put(name, failed, delivery.errors)
+
+    def failed(self, name: str) -> None:
+        self._put(name, "DeliveryToS3.Success", 0)
+
+    def totals(self, name: str) -> dict[str, float]:
+        """Each shown metric's sum over all its points (DataFreshness: the latest)."""
+        self.flush()
+        found: dict[str, float] = {}
+        for metric in SHOWN:
+            points = self._store.get_metrics(
+                NAMESPACE, metric, dimensions={"DeliveryStreamName": name}
+            )
+            if not points:
+                continue
+            if metric == "DeliveryToS3.DataFreshness":
+                found[metric] = points[-1].value
+            else:
+                found[metric] = sum(p.value for p in points)
+        return found
+
+    def _put(self, name: str, metric: str, value: float) -> None:
+        self._store.put_metric(
+            NAMESPACE, metric, float(value), dimensions={"DeliveryStreamName": name}
+        )
