@@ -6,9 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
-from fogbank import Fogbank, FogbankConfig
+from fogbank import Fogbank, FogbankConfig, cli
 from fogbank.cli import app
 
 
@@ -155,7 +156,9 @@ def test_glue_tables_of_a_missing_database_names_it(runner: CliRunner, tmp_path:
     assert code == 1 and "EntityNotFoundException" in out
 
 
-def test_query_and_firehose_commands(runner: CliRunner, tmp_path: Path) -> None:
+def test_query_and_firehose_commands(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`fogbank query` shows the rows, the bytes scanned and the cost; a failed query
     exits 1 with Athena's reason; `fogbank firehose ls` shows a stream's metrics."""
     code, out = invoke(runner, tmp_path, "query", "SELECT 1 + 1 AS two, 'x' AS s")
@@ -163,8 +166,6 @@ def test_query_and_firehose_commands(runner: CliRunner, tmp_path: Path) -> None:
     assert "two" in out and "scanned" in out and "USD" in out
     code, out = invoke(runner, tmp_path, "query", "SELECT * FROM nowhere")
     assert code == 1
-    from fogbank import Fogbank, FogbankConfig
-
     with Fogbank(FogbankConfig.load(home=tmp_path, environ={})) as fb:
         fb.lake.create_bucket("sink")
         fb.firehose.create_delivery_stream(
@@ -177,8 +178,10 @@ def test_query_and_firehose_commands(runner: CliRunner, tmp_path: Path) -> None:
         )
         fb.firehose.put_record_batch("events", [b"a", b"b"])
         fb.firehose.deliver_due("events")
-    result = runner.invoke(app, ["--home", str(tmp_path), "firehose", "ls"], env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    row = next(line for line in result.output.splitlines() if "events" in line)
+    # wide enough that no cell is cut short, whatever terminal runs the tests
+    monkeypatch.setattr(cli, "console", Console(width=200))
+    code, out = invoke(runner, tmp_path, "firehose", "ls")
+    assert code == 0, out
+    row = next(line for line in out.splitlines() if "events" in line)
     assert "DirectPut" in row and "s3://sink/" in row
     assert [cell.strip() for cell in row.split("│")[5:8]] == ["0", "2", "2"]
