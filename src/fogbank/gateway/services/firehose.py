@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from fogbank.firehose.destination import DESTINATION_ID
 from fogbank.firehose.model import DeliveryStream
 from fogbank.firehose.source import describe_source
-from fogbank.gateway.services.registry import Operations
+from fogbank.gateway.services.registry import Operations, tag_page
 
 if TYPE_CHECKING:
     from fogbank.app import Fogbank
@@ -106,15 +106,8 @@ def untag_delivery_stream(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
 
 @OPERATIONS("ListTagsForDeliveryStream")
 def list_tags(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
-    tags = sorted(fb.firehose.list_tags(p["DeliveryStreamName"]).items())
-    start = p.get("ExclusiveStartTagKey")
-    if start is not None:
-        tags = [(k, v) for k, v in tags if k > start]
-    limit = p.get("Limit", 50)
-    return {
-        "Tags": [{"Key": k, "Value": v} for k, v in tags[:limit]],
-        "HasMoreTags": len(tags) > limit,
-    }
+    tags = fb.firehose.list_tags(p["DeliveryStreamName"])
+    return tag_page(tags, p.get("ExclusiveStartTagKey"), p.get("Limit", 50))
 
 
 @OPERATIONS("PutRecord")

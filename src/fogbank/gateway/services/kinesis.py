@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from fogbank.core.errors import ValidationException
-from fogbank.gateway.services.registry import Operations
+from fogbank.gateway.services.registry import Operations, tag_page
 from fogbank.streams.engine import PutRequest, ShardFilter
 from fogbank.streams.model import (
     ChildShard,
@@ -416,15 +416,8 @@ def remove_tags(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
 
 @OPERATIONS("ListTagsForStream")
 def list_tags_for_stream(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
-    tags = sorted(fb.streams.list_tags(**_stream(p)).items())
-    start = p.get("ExclusiveStartTagKey")
-    if start is not None:
-        tags = [(k, v) for k, v in tags if k > start]
-    limit = p.get("Limit", 50)
-    return {
-        "Tags": [{"Key": k, "Value": v} for k, v in tags[:limit]],
-        "HasMoreTags": len(tags) > limit,
-    }
+    tags = fb.streams.list_tags(**_stream(p))
+    return tag_page(tags, p.get("ExclusiveStartTagKey"), p.get("Limit", 50))
 
 
 @OPERATIONS("TagResource")

@@ -27,3 +27,13 @@ class Operations(dict[str, JsonHandler]):
 def present(members: dict[str, Any]) -> dict[str, Any]:
     """The output members that have a value: botocore leaves absent ones out."""
     return {name: value for name, value in members.items() if value is not None}
+
+
+def tag_page(tags: dict[str, str], start: str | None, limit: int) -> dict[str, Any]:
+    """ListTagsForStream / ListTagsForDeliveryStream: the tags after ExclusiveStartTagKey
+    in key order, at most ``limit``, and whether more follow."""
+    ordered = [(k, v) for k, v in sorted(tags.items()) if start is None or k > start]
+    return {
+        "Tags": [{"Key": k, "Value": v} for k, v in ordered[:limit]],
+        "HasMoreTags": len(ordered) > limit,
+    }
