@@ -40,11 +40,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.orc as orc
-import pyarrow.parquet as pq
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from fogbank.core.errors import InvalidArgumentException
 
@@ -189,6 +188,9 @@ class FormatConversion:
         )
 
     def write(self, table: pa.Table) -> bytes:
+        import pyarrow.orc as orc  # Arrow loads with the first conversion, not at start-up
+        import pyarrow.parquet as pq
+
         """The rows as one Parquet or ORC file, compressed as the serializer says."""
         sink = io.BytesIO()
         if self.parquet:
@@ -229,6 +231,8 @@ class HiveType:
     fields: tuple[tuple[str, HiveType], ...] = field(default=())
 
     def arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
         if self.name in _INTEGERS:
             return {8: pa.int8(), 16: pa.int16(), 32: pa.int32(), 64: pa.int64()}[
                 _INTEGERS[self.name]
@@ -330,6 +334,8 @@ class RowReader:
 
     @property
     def schema(self) -> pa.Schema:
+        import pyarrow as pa
+
         return pa.schema([(name, kind.arrow()) for name, kind in self.columns])
 
     def rows(self, record: bytes) -> list[dict[str, Any]]:

@@ -12,8 +12,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-import pyarrow as pa
-
 from fogbank.catalog.engine import Catalog
 from fogbank.core.clock import Clock
 from fogbank.firehose.buffer import Claim
@@ -139,6 +137,8 @@ class ObjectWriter:
         key = ""
         delivered = sum(len(r) for r in rows)
         if reader is not None and delivered:
+            import pyarrow as pa  # loaded by the first converted delivery only
+
             table = pa.Table.from_pylist([row for record in rows for row in record], reader.schema)
             prefix = render_prefix(destination.prefix, "Prefix", when)
             key = prefix + object_name(name, version, when, destination.extension)

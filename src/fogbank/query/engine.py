@@ -40,8 +40,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from fogbank.catalog.engine import Catalog
 from fogbank.core.clock import Clock
 from fogbank.core.errors import InvalidRequestException
@@ -51,7 +49,6 @@ from fogbank.lake.names import parse_location
 from fogbank.query import results
 from fogbank.query.errors import SYSTEM, QueryFailed
 from fogbank.query.metadata import Metadata
-from fogbank.query.run import Run
 from fogbank.query.workgroups import WorkGroups, batch_find
 
 log = logging.getLogger(__name__)
@@ -147,14 +144,8 @@ class Queries:
         self.workgroups = WorkGroups(store, clock=clock, account_id=account_id, region=region)
         self.metadata = Metadata(catalog)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="athena")
-        # One DuckDB database for every query: a query is a connection of it (cheap,
-        # where a database of its own costs ~15 ms), memory is shared and capped once.
-        self._duckdb = duckdb.connect()
-        self._duckdb.execute("SET memory_limit = '80%'")
-        self._duckdb.execute(f"SET temp_directory = '{scratch / 'spill'}'")
-        # DuckDB would push a text column's TRY_CAST into the CSV reader as its column
-        # type, and the reader fails on a bad value where Hive's SerDe gives NULL
-        self._duckdb.execute("SET disabled_optimizers = 'type_pushdown'")
+        self._duckdb: Any = None
+        """One DuckDB database for every query, opened by the first (:meth:`_database`)."""
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
         self.recover()
@@ -396,7 +387,8 @@ class Queries:
             with contextlib.suppress(Exception):
                 self.stop_query_execution(execution_id)
         self._pool.shutdown(wait=True, cancel_futures=False)
-        self._duckdb.close()
+        if self._duckdb is not None:
+            self._duckdb.close()
 
     def recover(self) -> None:
         """Mark FAILED every unfinished execution whose process on this host is gone."""
@@ -428,6 +420,8 @@ class Queries:
             resource = self._resource(execution_id)
             if not self._begin(resource):
                 return
+            from fogbank.query.run import Run  # DuckDB and Arrow load with the first query
+
             outcome = Run(
                 self._catalog,
                 self._lake,
@@ -435,7 +429,7 @@ class Queries:
                 resource.body,
                 running,
                 self.workgroups,
-                duckdb_database=self._duckdb,
+                duckdb_database=self._database(),
             ).execute()
             self._complete(execution_id, outcome, running)
         except Exception as error:  # the run's own bug must still end the execution
@@ -518,6 +512,24 @@ class Queries:
         self._store.put_resource(SERVICE, EXECUTION, execution_id, resource.arn, body, state=state)
 
     # ------------------------------------------------------------------ plumbing
+
+    def _database(self) -> Any:
+        """The DuckDB database every query is a connection of (cheap, where a database
+        of its own costs ~15 ms); memory is shared and capped once. Opened on first use,
+        so that a Fogbank that runs no query never loads DuckDB."""
+        with self._lock:
+            if self._duckdb is None:
+                import duckdb
+
+                database = duckdb.connect()
+                database.execute("SET memory_limit = '80%'")
+                database.execute(f"SET temp_directory = '{self._scratch / 'spill'}'")
+                # DuckDB would push a text column's TRY_CAST into the CSV reader as its
+                # column type, and the reader fails on a bad value where Hive's SerDe
+                # gives NULL
+                database.execute("SET disabled_optimizers = 'type_pushdown'")
+                self._duckdb = database
+            return self._duckdb
 
     def _now(self) -> datetime:
         return self._clock.now().astimezone(UTC)
