@@ -51,7 +51,14 @@ def test_demo_runs_every_stage_and_records_the_run(runner: CliRunner, tmp_path: 
             "catalog",
             "query",
             "deliver",
+            "train",
         }
+        trained = fogbank.training.list_training_jobs(status_equals="Completed").jobs
+        assert sorted(j.algorithm for j in trained) == [
+            "factorization-machines",
+            "linear-learner",
+            "xgboost",
+        ]
 
 
 def test_demo_rerun_replaces_the_data_set(runner: CliRunner, tmp_path: Path) -> None:

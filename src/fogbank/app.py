@@ -16,6 +16,7 @@ from fogbank.core.config import FogbankConfig
 from fogbank.core.store import ControlPlaneStore
 from fogbank.firehose.engine import Firehose
 from fogbank.lake.engine import Lake
+from fogbank.ml.training.engine import TrainingJobs
 from fogbank.query.engine import Queries
 from fogbank.streams.engine import Streams
 
@@ -74,6 +75,15 @@ class Fogbank:
             catalog=self.catalog,
         )
 
+        self.training = TrainingJobs(
+            self.config.home / "training",
+            self.store,
+            self.lake,
+            clock=self.clock,
+            account_id=self.config.account_id,
+            region=self.config.region,
+        )
+
     def _queries(self) -> Queries:
         return Queries(
             self.store,
@@ -88,6 +98,7 @@ class Fogbank:
     def reset(self) -> None:
         """Wipe every engine's state: what test suites ask for between tests."""
         scheduling = self.crawlers.schedule_settings
+        self.training.reset()
         self.queries.close()
         self.crawlers.close()
         self.firehose.reset()
@@ -99,6 +110,7 @@ class Fogbank:
         self.queries = self._queries()
 
     def close(self) -> None:
+        self.training.close()
         self.queries.close()
         self.crawlers.close()
         self.firehose.close()

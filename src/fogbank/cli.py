@@ -393,10 +393,13 @@ def _add_service_commands() -> None:
     from fogbank.cli_glue import glue_app
     from fogbank.cli_query import query
     from fogbank.cli_streams import streams_app
+    from fogbank.cli_training import logs_app, training_app
 
     app.add_typer(streams_app, name="streams")
     app.add_typer(glue_app, name="glue")
     app.add_typer(firehose_app, name="firehose")
+    app.add_typer(training_app, name="training")
+    app.add_typer(logs_app, name="logs")
     app.command("query")(query)
 
 

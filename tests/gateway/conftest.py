@@ -86,6 +86,13 @@ def firehose(request: pytest.FixtureRequest, fogbank: Fogbank) -> Iterator[Any]:
         yield made
 
 
+@pytest.fixture(params=["server", "in-process"])
+def sagemaker(request: pytest.FixtureRequest, fogbank: Fogbank) -> Iterator[Any]:
+    """A real boto3 SageMaker client against fogbank, over HTTP and in-process."""
+    with transport_client(request.param, fogbank, "sagemaker") as made:
+        yield made
+
+
 @pytest.fixture
 def make_s3(s3: Any, fogbank: Fogbank) -> Iterator[Callable[..., Any]]:
     """More boto3 S3 clients on the same transport as ``s3``: another region or config."""

@@ -41,6 +41,10 @@ the gateway alone maps codes to statuses, in one table.
     │                                   Athena (fogbank.query):
     ├── InvalidRequestException           a request Athena refuses (AthenaErrorCode set)
     ├── MetadataException                 Athena: a catalog database or table not found
+    │                                   SageMaker (fogbank.ml):
+    ├── ResourceInUse                     a training job name already taken
+    ├── ResourceNotFound                  no such SageMaker resource (where AWS says so)
+    ├── ResourceLimitExceeded             a SageMaker quota reached
     │                                   SigV4 auth (fogbank.gateway.auth), per protocol:
     ├── AccessDenied                      S3: no signature, expired presigned URL, bad date
     ├── AuthorizationHeaderMalformed      S3: an Authorization header it cannot read
@@ -211,6 +215,18 @@ class InvalidRequestException(FogbankError):
 
 class MetadataException(FogbankError):
     code = "MetadataException"
+
+
+class ResourceInUse(FogbankError):
+    code = "ResourceInUse"
+
+
+class ResourceNotFound(FogbankError):
+    code = "ResourceNotFound"
+
+
+class ResourceLimitExceeded(FogbankError):
+    code = "ResourceLimitExceeded"
 
 
 class SchedulerRunningException(FogbankError):

@@ -27,6 +27,7 @@ from fogbank.demo.clickstream import (
     generate_clickstream,
     hour_partition,
 )
+from fogbank.demo.training import train
 from fogbank.lake.names import parse_location
 from fogbank.streams.consumer import Consumer
 from fogbank.streams.engine import PutRequest
@@ -621,6 +622,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("catalog", "Crawl it into the Glue Data Catalog with boto3", catalog),
     Stage("query", "Query it with Athena through boto3", query),
     Stage("deliver", "Stream it again through Firehose into Parquet", deliver),
+    Stage("train", "Train linear learner, XGBoost and FM as SageMaker jobs", train),
 )
 
 

@@ -1,0 +1,157 @@
+"""SageMaker on the gateway: each operation translated into one engine call.
+
+Requests arrive parsed and validated against botocore's sagemaker model; the training
+job's configuration members pass through in their AWS shape and come back in
+DescribeTrainingJob as they were given (with the built-in algorithm's
+MetricDefinitions filled in, as SageMaker does).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fogbank.gateway.services.registry import Operations, present
+from fogbank.ml.training.model import TrainingJob
+
+if TYPE_CHECKING:
+    from fogbank.app import Fogbank
+
+OPERATIONS = Operations()
+
+# CreateTrainingJob members DescribeTrainingJob echoes as given.
+_ECHOED = (
+    "HyperParameters",
+    "AlgorithmSpecification",
+    "RoleArn",
+    "InputDataConfig",
+    "OutputDataConfig",
+    "ResourceConfig",
+    "VpcConfig",
+    "StoppingCondition",
+    "EnableNetworkIsolation",
+    "EnableInterContainerTrafficEncryption",
+    "EnableManagedSpotTraining",
+    "CheckpointConfig",
+    "DebugHookConfig",
+    "ExperimentConfig",
+    "DebugRuleConfigurations",
+    "TensorBoardOutputConfig",
+    "ProfilerConfig",
+    "Environment",
+    "RetryStrategy",
+    "RemoteDebugConfig",
+    "InfraCheckConfig",
+)
+
+
+@OPERATIONS("CreateTrainingJob")
+def create_training_job(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    job = fb.training.create_training_job(p)
+    return {"TrainingJobArn": job.arn}
+
+
+@OPERATIONS("DescribeTrainingJob")
+def describe_training_job(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    return describe(fb.training.describe_training_job(p["TrainingJobName"]))
+
+
+@OPERATIONS("ListTrainingJobs")
+def list_training_jobs(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    page = fb.training.list_training_jobs(
+        max_results=p.get("MaxResults", 10),
+        next_token=p.get("NextToken"),
+        creation_time_after=p.get("CreationTimeAfter"),
+        creation_time_before=p.get("CreationTimeBefore"),
+        last_modified_time_after=p.get("LastModifiedTimeAfter"),
+        last_modified_time_before=p.get("LastModifiedTimeBefore"),
+        name_contains=p.get("NameContains"),
+        status_equals=p.get("StatusEquals"),
+        sort_by=p.get("SortBy", "CreationTime"),
+        sort_order=p.get("SortOrder", "Ascending"),
+    )
+    summaries = [
+        present(
+            {
+                "TrainingJobName": job.name,
+                "TrainingJobArn": job.arn,
+                "CreationTime": job.creation_time,
+                "TrainingEndTime": job.training_end_time,
+                "LastModifiedTime": job.last_modified_time,
+                "TrainingJobStatus": job.status,
+                "SecondaryStatus": job.secondary_status,
+            }
+        )
+        for job in page.jobs
+    ]
+    return present({"TrainingJobSummaries": summaries, "NextToken": page.next_token})
+
+
+@OPERATIONS("StopTrainingJob")
+def stop_training_job(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fb.training.stop_training_job(p["TrainingJobName"])
+    return {}
+
+
+@OPERATIONS("AddTags")
+def add_tags(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    tags = {t["Key"]: t.get("Value", "") for t in p["Tags"]}
+    fb.training.add_tags(p["ResourceArn"], tags)
+    return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+
+
+@OPERATIONS("ListTags")
+def list_tags(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    tags = sorted(fb.training.list_tags(p["ResourceArn"]).items())
+    start = int(p["NextToken"]) if str(p.get("NextToken", "")).isdigit() else 0
+    limit = p.get("MaxResults", 50)
+    page = tags[start : start + limit]
+    more = start + limit < len(tags)
+    return present(
+        {
+            "Tags": [{"Key": k, "Value": v} for k, v in page],
+            "NextToken": str(start + limit) if more else None,
+        }
+    )
+
+
+@OPERATIONS("DeleteTags")
+def delete_tags(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fb.training.delete_tags(p["ResourceArn"], p["TagKeys"])
+    return {}
+
+
+def describe(job: TrainingJob) -> dict[str, Any]:
+    """DescribeTrainingJob's answer for ``job``."""
+    out: dict[str, Any] = {
+        "TrainingJobName": job.name,
+        "TrainingJobArn": job.arn,
+        "ModelArtifacts": {"S3ModelArtifacts": job.model_artifacts},
+        "TrainingJobStatus": job.status,
+        "SecondaryStatus": job.secondary_status,
+        "CreationTime": job.creation_time,
+        "LastModifiedTime": job.last_modified_time,
+        "TrainingStartTime": job.training_start_time,
+        "TrainingEndTime": job.training_end_time,
+        "FailureReason": job.failure_reason,
+        "SecondaryStatusTransitions": [
+            present(
+                {
+                    "Status": t.status,
+                    "StartTime": t.start,
+                    "EndTime": t.end,
+                    "StatusMessage": t.message,
+                }
+            )
+            for t in job.transitions
+        ],
+        "FinalMetricDataList": [
+            {"MetricName": m.name, "Value": m.value, "Timestamp": m.timestamp}
+            for m in job.final_metrics
+        ],
+        "TrainingTimeInSeconds": job.training_seconds,
+        "BillableTimeInSeconds": job.training_seconds,
+    }
+    for member in _ECHOED:
+        if member in job.request:
+            out[member] = job.request[member]
+    return present(out)

@@ -1,0 +1,1 @@
+"""Training jobs: the SageMaker training lifecycle, run as local child processes."""
