@@ -65,6 +65,8 @@ ADAM_EPSILON = 1e-8
 # Multiply-adds per GEMM under which training runs on one thread.
 SMALL_WORK = 1 << 21
 RMSPROP_DECAY = 0.9
+# Train full dense mini-batches on CUDA through a captured graph (GraphedStep).
+USE_CUDA_GRAPHS = True
 
 
 # ---------------------------------------------------------------------------------
@@ -274,6 +276,23 @@ class Models:
         return total / max(self.weight_sum, 1e-12)
 
     def step(self, rows: Rows) -> None:
+        """One mini-batch update of every model (eagerly)."""
+        self.updates += 1
+        self._schedule()
+        weight = self.update(rows, self.correction())
+        self.weight_sum += rows.n if weight is None else float(weight)
+
+    def correction(self) -> float:
+        """Adam's bias correction at the current update count (1 for the others)."""
+        if self.plan.optimizer != "adam":
+            return 1.0
+        t = self.updates
+        return math.sqrt(1.0 - self.plan.beta_2**t) / (1.0 - self.plan.beta_1**t)
+
+    def update(self, rows: Rows, correction: float | torch.Tensor) -> torch.Tensor | None:
+        """The forward pass, the gradients and the optimizer update, with no Python-side
+        state: what a CUDA graph can capture. Returns the rows' total weight when rows
+        carry weights (``None``: every row weighs 1)."""
         import torch
 
         plan, n = self.plan, rows.n
@@ -293,9 +312,6 @@ class Models:
         if row_weight is not None:
             value = value * row_weight[:, None]
             g.mul_(row_weight[:, None])
-            self.weight_sum += float(row_weight.sum())
-        else:
-            self.weight_sum += n
         self.loss_sum += value.sum(0)  # float32 per batch, float64 across the pass
         if self.positive is not None:
             g.mul_(1.0 + y[:, None] * self.positive[None, :])
@@ -311,15 +327,20 @@ class Models:
         g_bias = g_sum.div_(n)
         if plan.bias_wd_mult > 0:
             g_bias.addcmul_(self.b, self.wd, value=plan.bias_wd_mult)
-        self.updates += 1
-        self._schedule()
-        self._apply(self.w, grad, self.state, self.lr[None, :], self._buf)
+        self._apply(self.w, grad, self.state, self.lr[None, :], self._buf, correction)
         if plan.use_bias:
-            self._apply(self.b, g_bias, self.bias_state, self.lr * plan.bias_lr_mult, None)
+            self._apply(
+                self.b, g_bias, self.bias_state, self.lr * plan.bias_lr_mult, None, correction
+            )
         if self.has_l1:
             # Proximal L1: shrink towards 0 by lr * l1, stopping at 0.
             shrink = (self.lr * self.l1)[None, :]
             self.w.copy_(torch.sign(self.w) * (self.w.abs() - shrink).clamp_min(0.0))
+        return None if row_weight is None else row_weight.sum()
+
+    def state_tensors(self) -> list[torch.Tensor]:
+        """Every tensor an update changes."""
+        return [self.w, self.b, *self.state, *self.bias_state, self.loss_sum]
 
     def _schedule(self) -> None:
         import torch
@@ -338,6 +359,7 @@ class Models:
         state: list[torch.Tensor],
         lr: torch.Tensor,
         buf: torch.Tensor | None,
+        correction: float | torch.Tensor,
     ) -> None:
         """One optimizer update of ``param`` in place (per-column learning rates)."""
         import torch
@@ -353,13 +375,15 @@ class Models:
             m, v = state
             m.mul_(plan.beta_1).add_(grad, alpha=1.0 - plan.beta_1)
             v.mul_(plan.beta_2).addcmul_(grad, grad, value=1.0 - plan.beta_2)
-            t = self.updates
-            correction = math.sqrt(1.0 - plan.beta_2**t) / (1.0 - plan.beta_1**t)
             denom = torch.sqrt(v, out=buf) if buf is not None else torch.sqrt(v)
             denom.add_(ADAM_EPSILON)
             torch.div(m, denom, out=denom)
             denom.mul_(lr)
-            param.sub_(denom, alpha=correction)
+            if isinstance(correction, float):
+                param.sub_(denom, alpha=correction)
+            else:  # a device scalar, refilled before each replay of a CUDA graph
+                denom.mul_(correction)
+                param.sub_(denom)
             return
         v = state[1]
         v.mul_(RMSPROP_DECAY).addcmul_(grad, grad, value=1.0 - RMSPROP_DECAY)
@@ -375,6 +399,65 @@ class Models:
     def restore(self, saved: tuple[torch.Tensor, torch.Tensor]) -> None:
         self.w.copy_(saved[0])
         self.b.copy_(saved[1])
+
+
+class GraphedStep:
+    """Full mini-batches of dense rows on CUDA, as one captured CUDA graph.
+
+    At AWS's default mini_batch_size of 1000 an eager step is some thirty kernel
+    launches, each costing more host time than the GPU spends on it; replaying a graph
+    of the same step is one launch. The update count, the learning-rate schedule and
+    Adam's bias correction stay on the host and reach the graph through device tensors
+    refilled before each replay, so every replay is the eager step exactly."""
+
+    def __init__(self, models: Models, size: int) -> None:
+        import torch
+
+        dev = models.dev
+        self.models = models
+        self.size = size
+        self.x = torch.zeros(size, models.dim, device=dev)
+        self.y = torch.zeros(size, device=dev)
+        self.correction = torch.ones((), device=dev)
+        rows = Rows(None, dev, None)
+        rows.n, rows.x, rows.y = size, self.x, self.y
+        saved = [t.clone() for t in models.state_tensors()]
+        # Capture needs the step's kernels warmed up on a side stream first; what the
+        # warm-up steps change is put back afterwards.
+        side = torch.cuda.Stream(dev)  # type: ignore[no-untyped-call]
+        side.wait_stream(torch.cuda.current_stream(dev))
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                models.update(rows, self.correction)
+        torch.cuda.current_stream(dev).wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            models.update(rows, self.correction)
+        for tensor, value in zip(models.state_tensors(), saved, strict=True):
+            tensor.copy_(value)
+
+    def step(self, rows: Rows) -> None:
+        models = self.models
+        assert rows.x is not None and rows.n == self.size
+        models.updates += 1
+        models._schedule()
+        self.correction.fill_(models.correction())
+        self.x.copy_(rows.x, non_blocking=True)
+        self.y.copy_(rows.y, non_blocking=True)
+        self.graph.replay()
+        models.weight_sum += self.size
+
+
+def graphable(models: Models, rows: Rows) -> bool:
+    """Whether the in-memory rows can train through a :class:`GraphedStep`."""
+    return (
+        USE_CUDA_GRAPHS
+        and models.dev.type == "cuda"
+        and rows.x is not None
+        and rows.w is None
+        and models.class_weights is None
+        and rows.n >= 4 * models.plan.mini_batch_size
+    )
 
 
 # ---------------------------------------------------------------------------------
@@ -511,6 +594,11 @@ def _fit(
     if train_table is not None:
         check_labels(plan, train_table.labels, "train channel")
         whole = Rows(train_table, dev, normalized(train_table.labels))
+    graphed = (
+        GraphedStep(models, plan.mini_batch_size)
+        if train_table is not None and graphable(models, whole)
+        else None
+    )
 
     best_metric: float | None = None
     anchor: float | None = None
@@ -525,7 +613,11 @@ def _fit(
         if train_table is not None:
             size = plan.mini_batch_size
             for start in range(0, whole.n, size):
-                models.step(whole.slice(start, start + size))
+                part = whole.slice(start, start + size)
+                if graphed is not None and part.n == size:
+                    graphed.step(part)
+                else:
+                    models.step(part)
             records = whole.n
         else:
             for table in train.batches(epoch, plan.mini_batch_size):
