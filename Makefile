@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SDK := $(VENV)-sdk
 PYTEST_WORKERS ?= auto
 
 .PHONY: run test bench setup lint clean
@@ -11,8 +12,8 @@ PYTEST_WORKERS ?= auto
 run: setup
 	$(BIN)/fogbank demo
 
-test: setup lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
+test: setup lint $(SDK)/.installed
+	FOGBANK_SDK_PYTHON=$(abspath $(SDK))/bin/python $(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
 PEERS := $(VENV)-peers
 
@@ -24,6 +25,14 @@ bench: setup $(PEERS)/.installed
 $(PEERS)/.installed:
 	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install --quiet 'moto[server]' ministack
+	touch $@
+
+# The SageMaker Python SDK v2 that tests/sdk drive fogbank with lives in a venv of its own:
+# it pins protobuf<7, packaging<25, attrs<26 and rich<15, which would move fogbank's.
+$(SDK)/.installed:
+	test -x $(SDK)/bin/python || $(PYTHON) -m venv $(SDK)
+	$(SDK)/bin/python -m pip install --quiet 'sagemaker>=2.257,<3'
+	! $(SDK)/bin/python -m pip list 2>/dev/null | grep -iE '^(torch|nvidia)'
 	touch $@
 
 setup: $(STAMP)
@@ -40,4 +49,4 @@ lint: setup
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SDK) .pytest_cache .mypy_cache .ruff_cache
