@@ -76,6 +76,8 @@ def test_linear_learner_fits_a_record_set(gateway: str, run_scenario: RunScenari
     result = run_scenario("linear_learner.py", endpoint_url=gateway)
 
     assert_completed(result, "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1")
+    # fit()'s default logs="All" followed the job's log through CloudWatch Logs
+    assert result["fit_quality_lines"] > 0
     # record_set(): one RecordIO-protobuf shard per instance and a manifest naming it
     assert result["train_s3_data_type"] == "ManifestFile"
     channels = result["Channels"]

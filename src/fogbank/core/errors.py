@@ -45,6 +45,8 @@ the gateway alone maps codes to statuses, in one table.
     ├── ResourceInUse                     a training job name already taken
     ├── ResourceNotFound                  no such SageMaker resource (where AWS says so)
     ├── ResourceLimitExceeded             a SageMaker quota reached
+    │                                   CloudWatch Logs (training jobs' logs):
+    ├── InvalidParameterException         a token or parameter CloudWatch Logs refuses
     │                                   SigV4 auth (fogbank.gateway.auth), per protocol:
     ├── AccessDenied                      S3: no signature, expired presigned URL, bad date
     ├── AuthorizationHeaderMalformed      S3: an Authorization header it cannot read
@@ -227,6 +229,10 @@ class ResourceNotFound(FogbankError):
 
 class ResourceLimitExceeded(FogbankError):
     code = "ResourceLimitExceeded"
+
+
+class InvalidParameterException(FogbankError):
+    code = "InvalidParameterException"
 
 
 class SchedulerRunningException(FogbankError):

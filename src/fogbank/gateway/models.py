@@ -157,6 +157,7 @@ TARGET_PREFIXES: dict[str, str | None] = {
     "athena": "AmazonAthena",
     "sagemaker": "SageMaker",
     "sagemaker-runtime": None,
+    "logs": "Logs_20140328",
     "stepfunctions": "AWSStepFunctions",
 }
 

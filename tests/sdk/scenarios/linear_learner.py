@@ -1,13 +1,17 @@
 """Scenario (a): LinearLearner, a binary classifier, fit on record_sets built from numpy.
 
 record_set() writes RecordIO-protobuf shards and a manifest to S3 (PutObject); fit()
-trains on them through channels of S3DataType ManifestFile, waiting with logs off
-(CreateTrainingJob, then DescribeTrainingJob until the job ends).
+trains on them through channels of S3DataType ManifestFile, waiting as fit() does by
+default: following the job's log through CloudWatch Logs (DescribeLogStreams,
+GetLogEvents) while DescribeTrainingJob says it runs.
 
     python linear_learner.py ENDPOINT_URL
 """
 
 from __future__ import annotations
+
+import contextlib
+import io
 
 import numpy as np
 from _common import ROLE, describe, emit, job_name, session
@@ -36,12 +40,17 @@ def main() -> None:
     validation = estimator.record_set(features[400:500], labels[400:500], channel="validation")
     test = estimator.record_set(features[500:], labels[500:], channel="test")
     name = job_name("sdk-linear")
-    estimator.fit([train, validation, test], wait=True, logs=False, job_name=name)
+    shown = io.StringIO()
+    with contextlib.redirect_stdout(shown):
+        estimator.fit([train, validation, test], job_name=name)  # logs="All", the default
+    printed = shown.getvalue()
+    print(printed)
 
     result = describe(sess, name)
     result["model_data"] = estimator.model_data
     result["train_manifest"] = train.s3_data
     result["train_s3_data_type"] = train.s3_data_type
+    result["fit_quality_lines"] = printed.count("#quality_metric: host=algo-1")
     result["Tags"] = sess.sagemaker_client.list_tags(ResourceArn=result["TrainingJobArn"])["Tags"]
     emit(result)
 

@@ -8,7 +8,7 @@ S3 (rest-xml) has its own module, :mod:`fogbank.gateway.services.s3`.
 
 from __future__ import annotations
 
-from fogbank.gateway.services import athena, firehose, glue, kinesis, sagemaker
+from fogbank.gateway.services import athena, firehose, glue, kinesis, logs, sagemaker
 from fogbank.gateway.services.registry import JsonHandler
 
 JSON_ADAPTERS: dict[str, dict[str, JsonHandler]] = {
@@ -16,5 +16,6 @@ JSON_ADAPTERS: dict[str, dict[str, JsonHandler]] = {
     "firehose": firehose.OPERATIONS,
     "glue": glue.OPERATIONS,
     "kinesis": kinesis.OPERATIONS,
+    "logs": logs.OPERATIONS,
     "sagemaker": sagemaker.OPERATIONS,
 }

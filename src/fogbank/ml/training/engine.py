@@ -25,7 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from fogbank.core.clock import Clock, SystemClock
-from fogbank.core.errors import ResourceInUse, ResourceNotFound, ValidationException
+from fogbank.core.errors import (
+    ResourceInUse,
+    ResourceNotFound,
+    ResourceNotFoundException,
+    ValidationException,
+)
 from fogbank.core.ids import arn as make_arn
 from fogbank.core.store import ControlPlaneStore
 from fogbank.lake.engine import Lake
@@ -33,6 +38,14 @@ from fogbank.ml.algorithms import algorithm as find_algorithm
 from fogbank.ml.training import model as states
 from fogbank.ml.training.channels import ChannelInput
 from fogbank.ml.training.images import algorithm_for
+from fogbank.ml.training.logs import (
+    LogEventPage,
+    LogStream,
+    describe,
+    events,
+    require_group,
+    stream_name,
+)
 from fogbank.ml.training.metrics import compile_definitions
 from fogbank.ml.training.model import TrainingJob
 from fogbank.ml.training.runner import JobRun, RunSettings
@@ -273,6 +286,36 @@ class TrainingJobs:
         self.describe_training_job(name)
         folder = self._root / name
         return sorted(folder.glob("algo-*.log"), key=lambda p: int(p.stem.split("-")[1]))
+
+    # ------------------------------------------------------------------ logs
+
+    def log_streams(self, group: str, prefix: str = "") -> list[LogStream]:
+        """DescribeLogStreams over /aws/sagemaker/TrainingJobs: every host of every job
+        whose stream name starts with ``prefix``, in name order."""
+        require_group(group)
+        job_prefix = prefix.split("/", 1)[0]
+        found = []
+        for resource in self._all():
+            if not resource.name.startswith(job_prefix):
+                continue
+            job = TrainingJob.from_body(resource.body)
+            created = int(job.creation_time.timestamp() * 1000)
+            for path in sorted((self._root / job.name).glob("algo-*.log")):
+                name = stream_name(job.name, path.stem, created)
+                if name.startswith(prefix):
+                    found.append(describe(path, name, created))
+        return sorted(found, key=lambda s: s.name)
+
+    def log_events(self, group: str, stream: str, **options: Any) -> LogEventPage:
+        """GetLogEvents: one host's lines (see :mod:`fogbank.ml.training.logs`)."""
+        require_group(group)
+        job_name = stream.rpartition("/")[0]
+        for found in self.log_streams(group, f"{job_name}/"):
+            if found.name == stream:
+                return events(found, **options)
+        raise ResourceNotFoundException(
+            f"The specified log stream does not exist: {stream!r} in {group}."
+        )
 
     # ------------------------------------------------------------------ tags
 

@@ -316,6 +316,10 @@ class JobRun:
             lines = text.split("\n")
             host.partial = lines.pop()
             now = self._clock.now()
+            if lines:  # each line's ingestion time, for CloudWatch Logs' GetLogEvents
+                stamp = f"{int(now.timestamp() * 1000)}\n"
+                with times_path(host.log).open("a", encoding="ascii") as times:
+                    times.write(stamp * len(lines))
             for line in lines:
                 for name, value in match_line(self._patterns, line):
                     fresh.append((host.name, name, value, now))
@@ -397,6 +401,11 @@ class JobRun:
             )
 
         self._update(change)
+
+
+def times_path(log: Path) -> Path:
+    """Where the ingestion time of each line of ``log`` is kept (ms, one per line)."""
+    return log.with_suffix(".times")
 
 
 def _die_with_parent() -> None:
