@@ -173,7 +173,7 @@ def test_a_plain_prefix_gets_the_time_folders_appended(hose: Firehose, fb: Fogba
         ("a/!{firehose:error-output-type}/", "e/", "error-output-type"),
         ("a/", "e/!{timestamp:yyyy}/", "must contain"),
         ("a/!{timestamp:yyyy", None, "!{namespace:value}"),
-        ("a/!{partitionKeyFromQuery:id}/", "e/", "not supported by fogbank yet"),
+        ("a/!{partitionKeyFromQuery:id}/", "e/", "needs dynamic partitioning"),
         ("a/!{timestamp:qq}/", "e/!{firehose:error-output-type}", "letter"),
     ],
 )

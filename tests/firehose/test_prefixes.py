@@ -65,3 +65,12 @@ def test_every_timestamp_in_a_prefix_is_one_instant_and_the_default_is_appended(
         )
         == "e/processing-failed/2018/12/31/23/"
     )
+
+
+def test_partition_keys_are_substituted_and_no_time_folders_are_appended() -> None:
+    when = datetime(2018, 12, 31, 23, 59, 59, tzinfo=UTC)
+    keys = {"partitionKeyFromQuery": {"id": "42"}, "partitionKeyFromLambda": {"t": "x"}}
+    prefix = "id=!{partitionKeyFromQuery:id}/t=!{partitionKeyFromLambda:t}/"
+    assert render_prefix(prefix, "Prefix", when, keys=keys) == "id=42/t=x/"
+    with_time = "!{partitionKeyFromQuery:id}/!{timestamp:yyyy}/"
+    assert render_prefix(with_time, "Prefix", when, keys=keys) == "42/2018/"

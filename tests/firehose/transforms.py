@@ -45,3 +45,25 @@ def forgetful(event: dict[str, Any], context: None) -> dict[str, Any]:
 
 def not_a_dict(event: dict[str, Any], context: None) -> str:
     return json.dumps(event)
+
+
+def keyed(event: dict[str, Any], context: None) -> dict[str, Any]:
+    """Returns each JSON record as it is, with its ``tenant`` (when it has one) as the
+    partition key ``tenant``; ``fail`` fails."""
+    out = []
+    for record in event["records"]:
+        data = base64.b64decode(record["data"])
+        if data == b"fail":
+            out.append({"recordId": record["recordId"], "result": "ProcessingFailed"})
+            continue
+        document = json.loads(data)
+        keys = {"tenant": document["tenant"]} if "tenant" in document else {}
+        out.append(
+            {
+                "recordId": record["recordId"],
+                "result": "Ok",
+                "data": record["data"],
+                "metadata": {"partitionKeys": keys},
+            }
+        )
+    return {"records": out}

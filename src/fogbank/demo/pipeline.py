@@ -494,10 +494,11 @@ def query(ctx: DemoContext, progress: Progress) -> StageOutcome:
 
 
 def deliver(ctx: DemoContext, progress: Progress) -> StageOutcome:
-    """Firehose through boto3: a delivery stream reading the Kinesis stream converts
-    each record to Parquet with the crawled table's schema and delivers 64 MB / 2 s
-    buffers into the lake; the events are produced into the stream again, and every
-    delivered row is counted back from the Parquet files."""
+    """Firehose through boto3: a delivery stream reading the Kinesis stream partitions
+    each record by its event hour (dynamic partitioning, a jq query), converts it to
+    Parquet with the crawled table's schema and delivers 64 MB / 2 s buffers per hour
+    into the lake; the events are produced into the stream again, and every delivered
+    row is counted back from the Parquet files, hour by hour."""
     import pyarrow.parquet as pq
 
     from fogbank.gateway.server import BackgroundServer
@@ -527,7 +528,27 @@ def deliver(ctx: DemoContext, progress: Progress) -> StageOutcome:
                 ExtendedS3DestinationConfiguration={
                     "RoleARN": role,
                     "BucketARN": f"arn:aws:s3:::{opts.bucket}",
-                    "Prefix": prefix,
+                    "Prefix": prefix + HOUR_PREFIX,
+                    "ErrorOutputPrefix": f"{prefix}errors/!{{firehose:error-output-type}}/",
+                    "DynamicPartitioningConfiguration": {"Enabled": True},
+                    "ProcessingConfiguration": {
+                        "Enabled": True,
+                        "Processors": [
+                            {
+                                "Type": "MetadataExtraction",
+                                "Parameters": [
+                                    {
+                                        "ParameterName": "MetadataExtractionQuery",
+                                        "ParameterValue": HOUR_QUERY,
+                                    },
+                                    {
+                                        "ParameterName": "JsonParsingEngine",
+                                        "ParameterValue": "JQ-1.6",
+                                    },
+                                ],
+                            }
+                        ],
+                    },
                     "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 2},
                     "CompressionFormat": "UNCOMPRESSED",
                     "DataFormatConversionConfiguration": {
@@ -560,24 +581,42 @@ def deliver(ctx: DemoContext, progress: Progress) -> StageOutcome:
     deadline = time.monotonic() + 180.0
     while True:
         objects = list(lake.iter_objects(opts.bucket, prefix))
-        delivered = 0
+        per_hour: Counter[str] = Counter()
         for info in objects:
             with lake.get_object(opts.bucket, info.key) as body:
-                delivered += pq.read_metadata(io.BytesIO(body.read())).num_rows
+                rows = pq.read_metadata(io.BytesIO(body.read())).num_rows
+            per_hour[info.key[len(prefix) :].rsplit("/", 1)[0]] += rows
+        delivered = sum(per_hour.values())
         progress.update(task, completed=delivered)
         if delivered >= produced or time.monotonic() > deadline:
             break
         time.sleep(0.5)
     if delivered != produced or produced != len(batch):
         raise RuntimeError(f"Firehose delivered {delivered} of {produced} records as Parquet")
+    expected = {part: count for part, (count, _) in ctx.expected_per_hour.items()}
+    if dict(per_hour) != expected:
+        raise RuntimeError("Firehose's hour partitions do not hold the events of their hour")
     sizes = sum(o.size for o in objects)
     return StageOutcome(
         f"{produced:,} records from {opts.stream} through {opts.delivery} "
-        f"(KinesisStreamAsSource, converted to Parquet with {opts.database}.raw's schema, "
-        f"64 MB / 2 s buffers) into {len(objects)} Parquet objects, {sizes / 1e6:.1f} MB "
-        f"under s3://{opts.bucket}/{prefix}yyyy/MM/dd/HH/; every record delivered once",
+        f"(KinesisStreamAsSource; dynamic partitioning by event hour with the jq query "
+        f"{HOUR_QUERY}; converted to Parquet with {opts.database}.raw's schema; 64 MB / 2 s "
+        f"buffers per partition) into {len(objects)} Parquet objects, {sizes / 1e6:.1f} MB, "
+        f"in {len(per_hour)} hour partitions under s3://{opts.bucket}/{prefix}; every record "
+        "delivered once, in the partition of its hour",
         {"RecordsDelivered": float(delivered), "Objects": float(len(objects))},
     )
+
+
+# Dynamic partitioning: each event's hour from its own timestamp (2026-01-01T05:...Z).
+HOUR_QUERY = (
+    "{year: .timestamp[0:4], month: .timestamp[5:7], day: .timestamp[8:10], "
+    "hour: .timestamp[11:13]}"
+)
+HOUR_PREFIX = (
+    "year=!{partitionKeyFromQuery:year}/month=!{partitionKeyFromQuery:month}/"
+    "day=!{partitionKeyFromQuery:day}/hour=!{partitionKeyFromQuery:hour}/"
+)
 
 
 TRAINING_PARQUET = """

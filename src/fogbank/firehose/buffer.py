@@ -10,6 +10,12 @@ records of a process that died mid-delivery are delivered again by whoever comes
 :meth:`RecordBuffer.complete` deletes them once the object is written. A crash between
 the object's write and that delete delivers those records twice: delivery is
 at-least-once, as Firehose's is.
+
+With dynamic partitioning each record also carries its partition (``part``, the keys as
+JSON; or, with ``error``, the reason it has none). Records arrive without one;
+:meth:`RecordBuffer.repartition` replaces claimed records by their partitioned (and
+transformed) selves in one transaction, and ``claim(partitioned=True)`` takes one
+partition's records at a time, each partition buffered on its own thresholds.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fogbank.core.sqlite import durable_connection, write_transaction
@@ -31,7 +37,9 @@ CREATE TABLE records (
     ms INTEGER NOT NULL,
     data BLOB NOT NULL,
     owner TEXT,
-    claimed_until_ms INTEGER NOT NULL DEFAULT 0
+    claimed_until_ms INTEGER NOT NULL DEFAULT 0,
+    part TEXT,
+    error TEXT
 );
 CREATE TABLE totals (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -50,6 +58,10 @@ class Claim:
     records: tuple[bytes, ...]
     arrivals: tuple[int, ...] = ()
     """Each record's arrival time, epoch milliseconds."""
+    part: str | None = None
+    """The partition every record belongs to (a partitioned claim), else None."""
+    errors: tuple[str | None, ...] = ()
+    """Each record's partitioning failure (a partitioned claim), else empty."""
 
 
 class BufferFull(Exception):
@@ -68,6 +80,13 @@ class RecordBuffer:
         self._conn = durable_connection(path, busy_timeout_ms=_BUSY_TIMEOUT_MS)
         self._mutex = threading.Lock()
         self._closed = False
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(records)")}
+        if "part" not in columns:  # a buffer from before dynamic partitioning
+            with self._transaction() as conn:
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
+                if "part" not in columns:
+                    conn.execute("ALTER TABLE records ADD COLUMN part TEXT")
+                    conn.execute("ALTER TABLE records ADD COLUMN error TEXT")
 
     @classmethod
     def create(cls, path: Path) -> RecordBuffer:
@@ -121,45 +140,91 @@ class RecordBuffer:
         interval_ms: int,
         lease_ms: int,
         force: bool = False,
+        partitioned: bool = False,
     ) -> Claim | None:
         """Take the next object's records when the buffer is due: ``size_bytes`` of data
         waiting, or ``interval_ms`` passed since its first record (or ``force``). The
-        object holds records up to ``size_bytes`` (at least one)."""
+        object holds records up to ``size_bytes`` (at least one).
+
+        Records not yet partitioned are taken unless ``partitioned``; then the records of
+        the first due partition, each partition its own buffer."""
         with self._transaction() as conn:
             cursor = conn.execute(
-                "SELECT id, ms, length(data) FROM records "
-                "WHERE owner IS NULL OR claimed_until_ms <= ? ORDER BY id",
+                "SELECT id, ms, length(data), part FROM records "
+                "WHERE (owner IS NULL OR claimed_until_ms <= ?) AND part IS "
+                + ("NOT NULL" if partitioned else "NULL")
+                + " ORDER BY id",
                 (now_ms,),
             )
-            ids: list[int] = []
-            first_ms = 0
-            total = 0
-            for rid, ms, size in cursor:
-                if ids and total + size > size_bytes:
+            groups: dict[str | None, _Group] = {}
+            chosen: _Group | None = None
+            for rid, ms, size, part in cursor:
+                group = groups.get(part)
+                if group is None:
+                    group = groups[part] = _Group(part, ms)
+                if group.full:
+                    continue
+                if group.ids and group.total + size > size_bytes:
+                    group.full = True
+                    chosen = group
                     break
-                if not ids:
-                    first_ms = ms
-                ids.append(rid)
-                total += size
-            else:
-                if not ids or not (
-                    force or total >= size_bytes or now_ms - first_ms >= interval_ms
-                ):
-                    return None
+                group.ids.append(rid)
+                group.total += size
             cursor.close()
+            if chosen is None:
+                chosen = next(
+                    (
+                        g
+                        for g in groups.values()
+                        if force or g.total >= size_bytes or now_ms - g.first_ms >= interval_ms
+                    ),
+                    None,
+                )
+            if chosen is None:
+                return None
             conn.executemany(
                 "UPDATE records SET owner = ?, claimed_until_ms = ? WHERE id = ?",
-                [(owner, now_ms + lease_ms, rid) for rid in ids],
+                [(owner, now_ms + lease_ms, rid) for rid in chosen.ids],
             )
             rows = conn.execute(
-                "SELECT data, ms FROM records WHERE owner = ? ORDER BY id", (owner,)
+                "SELECT data, ms, error FROM records WHERE owner = ? ORDER BY id", (owner,)
             ).fetchall()
         return Claim(
             owner,
-            first_ms,
+            chosen.first_ms,
             tuple(bytes(row[0]) for row in rows),
             tuple(int(row[1]) for row in rows),
+            chosen.part,
+            tuple(row[2] for row in rows) if partitioned else (),
         )
+
+    def repartition(
+        self, owner: str, records: Sequence[tuple[bytes, int, str, str | None]]
+    ) -> None:
+        """The owner's records are replaced by ``records`` (data, arrival ms, partition,
+        failure), partitioned, in one transaction: a crash before it leaves the originals
+        to be claimed again once the lease lapses."""
+        with self._transaction() as conn:
+            (old,) = conn.execute(
+                "SELECT COALESCE(SUM(length(data)), 0) FROM records WHERE owner = ?", (owner,)
+            ).fetchone()
+            conn.execute("DELETE FROM records WHERE owner = ?", (owner,))
+            conn.executemany(
+                "INSERT INTO records (ms, data, part, error) VALUES (?, ?, ?, ?)",
+                [(ms, data, part, error) for data, ms, part, error in records],
+            )
+            new = sum(len(r[0]) for r in records)
+            conn.execute("UPDATE totals SET bytes = MAX(bytes - ? + ?, 0) WHERE id = 1", (old, new))
+
+    def partitions(self) -> set[str]:
+        """The distinct partitions that hold records (the active partitions)."""
+        with self._mutex:
+            if self._closed:
+                raise BufferClosed(self.path)
+            rows = self._conn.execute(
+                "SELECT DISTINCT part FROM records WHERE part IS NOT NULL"
+            ).fetchall()
+        return {str(row[0]) for row in rows}
 
     def complete(self, owner: str) -> None:
         """The owner's object is written: its records leave the buffer."""
@@ -194,6 +259,15 @@ class RecordBuffer:
                 raise BufferClosed(self.path)
             with write_transaction(self._conn) as conn:
                 yield conn
+
+
+@dataclass
+class _Group:
+    part: str | None
+    first_ms: int
+    ids: list[int] = field(default_factory=list)
+    total: int = 0
+    full: bool = False
 
 
 class BufferClosed(Exception):

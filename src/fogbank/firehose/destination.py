@@ -4,20 +4,23 @@
 ``S3DestinationConfiguration`` (the AWS shapes, as boto3 takes them), merged with an
 ``...Update`` by UpdateDestination, kept in the control plane as that shape, and
 described with AWS's defaults filled in (BufferingHints 5 MiB / 300 s, UNCOMPRESSED,
-NoEncryption; 128 MiB with format conversion). The Lambda processor and format conversion
-are checked by their own modules. What fogbank does not do yet is refused by name.
+NoEncryption; 128 MiB with format conversion, 64 MiB with dynamic partitioning). The
+Lambda processor, format conversion and dynamic partitioning are checked by their own
+modules. What fogbank does not do yet is refused by name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fogbank.core.errors import InvalidArgumentException
 from fogbank.firehose.compression import EXTENSIONS, FORMATS
 from fogbank.firehose.conversion import FormatConversion
+from fogbank.firehose.partitioning import DEFAULT_RETRY_SECONDS, MIN_SIZE_MBS, Partitioning
 from fogbank.firehose.prefixes import check_prefixes
 from fogbank.firehose.transform import LambdaProcessor
 
@@ -56,14 +59,17 @@ class S3Destination:
             raise InvalidArgumentException(
                 f"CompressionFormat {compression!r} is not one of {', '.join(FORMATS)}."
             )
-        check_prefixes(settings.get("Prefix"), settings.get("ErrorOutputPrefix"))
+        dynamic = bool((settings.get("DynamicPartitioningConfiguration") or {}).get("Enabled"))
+        if dynamic and not extended:
+            raise InvalidArgumentException(
+                "DynamicPartitioningConfiguration needs an ExtendedS3DestinationConfiguration."
+            )
+        check_prefixes(
+            settings.get("Prefix"), settings.get("ErrorOutputPrefix"), dynamic_partitioning=dynamic
+        )
         _check_processing(settings.get("ProcessingConfiguration"))
         FormatConversion.parse(settings)
-        feature = "DynamicPartitioningConfiguration"
-        if (settings.get(feature) or {}).get("Enabled"):
-            raise InvalidArgumentException(
-                f"{feature} is {NOT_YET}: leave it out, or set Enabled false."
-            )
+        Partitioning.parse(settings)
         if settings.get("S3BackupMode", "Disabled") != "Disabled":
             raise InvalidArgumentException(
                 f"S3BackupMode Enabled (source record backup) is {NOT_YET}: leave it Disabled."
@@ -93,11 +99,25 @@ class S3Destination:
         """The record format conversion, when enabled."""
         return FormatConversion.parse(self.config)
 
+    @cached_property
+    def partitioning(self) -> Partitioning | None:
+        """Dynamic partitioning, when enabled (its jq program compiled once per object)."""
+        return Partitioning.parse(self.config)
+
+    @property
+    def dynamic_partitioning(self) -> bool:
+        return bool((self.config.get("DynamicPartitioningConfiguration") or {}).get("Enabled"))
+
     @property
     def size_mbs(self) -> int:
-        """SizeInMBs: 5 by default, 128 with format conversion."""
+        """SizeInMBs: 5 by default, 128 with format conversion, 64 with dynamic
+        partitioning."""
         hints = self.config.get("BufferingHints") or {}
-        default = CONVERSION_SIZE_MBS if self.conversion is not None else DEFAULT_SIZE_MBS
+        default = DEFAULT_SIZE_MBS
+        if self.dynamic_partitioning:
+            default = MIN_SIZE_MBS
+        if self.conversion is not None:
+            default = CONVERSION_SIZE_MBS
         return int(hints.get("SizeInMBs", default))
 
     @property
@@ -159,6 +179,12 @@ class S3Destination:
         out.setdefault("EncryptionConfiguration", {"NoEncryptionConfig": "NoEncryption"})
         out.setdefault("CloudWatchLoggingOptions", {"Enabled": False})
         out.setdefault("S3BackupMode", "Disabled")
+        partitioning = out.get("DynamicPartitioningConfiguration")
+        if partitioning:
+            out["DynamicPartitioningConfiguration"] = {
+                "RetryOptions": {"DurationInSeconds": DEFAULT_RETRY_SECONDS},
+                **partitioning,
+            }
         return out
 
     def describe_plain(self) -> dict[str, Any]:
@@ -199,10 +225,10 @@ def _check_processing(processing: Mapping[str, Any] | None) -> None:
         if kind == "Lambda":
             LambdaProcessor.parse(processor)
             lambdas += 1
-        elif kind != "AppendDelimiterToRecord":
+        elif kind not in ("AppendDelimiterToRecord", "MetadataExtraction"):
             raise InvalidArgumentException(
                 f"Processor type {kind} is {NOT_YET}; of ProcessingConfiguration, fogbank "
-                "runs Lambda and AppendDelimiterToRecord."
+                "runs Lambda, MetadataExtraction and AppendDelimiterToRecord."
             )
     if lambdas > 1:
         raise InvalidArgumentException(

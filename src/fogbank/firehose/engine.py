@@ -17,6 +17,11 @@ Python callable), record format conversion to Parquet/ORC in a Glue table's sche
 the error output. The engine is given the streams and catalog engines it reads; without
 them it makes its own over the same home and store.
 
+Dynamic partitioning (:mod:`fogbank.firehose.partitioning`) keeps the put path as it
+is: records are journalled as they come, then the delivery loop partitions them (Lambda
+processor, jq) back into the buffer in one transaction, and each partition is buffered
+and delivered on its own thresholds (its interval counted from its first record).
+
 A KinesisStreamAsSource stream's records come from its Kinesis stream instead of puts:
 the delivery loop reads it through the consumer library into the same buffer
 (:mod:`fogbank.firehose.source`), and they are delivered as DirectPut's are.
@@ -63,6 +68,7 @@ from fogbank.firehose.model import (
     PutResult,
     StreamNames,
 )
+from fogbank.firehose.partitioning import DEFAULT_ACTIVE_PARTITIONS, FAILED_PART
 from fogbank.firehose.source import (
     DIRECT_PUT,
     KINESIS_SOURCE,
@@ -120,6 +126,7 @@ class Firehose:
         status_delay: float = 0.0,
         deliver_in_background: bool = True,
         max_buffered_bytes: int | None = DEFAULT_MAX_BUFFERED_BYTES,
+        max_active_partitions: int | None = DEFAULT_ACTIVE_PARTITIONS,
         streams: Streams | None = None,
         catalog: Catalog | None = None,
     ) -> None:
@@ -132,6 +139,7 @@ class Firehose:
         self.limits = limits
         self.status_delay_ms = int(status_delay * 1000)
         self.max_buffered_bytes = max_buffered_bytes if limits else None
+        self.max_active_partitions = max_active_partitions if limits else None
         self._background = deliver_in_background
         self._buffers: dict[str, _Open] = {}
         self._lock = threading.Lock()
@@ -367,15 +375,13 @@ class Firehose:
             )
         current = S3Destination(dict(resource.body["destination"]), bool(resource.body["extended"]))
         update = extended_s3 if extended_s3 is not None else s3 or {}
-        if (current.config.get("DynamicPartitioningConfiguration") or {}) != (
-            update.get(
-                "DynamicPartitioningConfiguration",
-                current.config.get("DynamicPartitioningConfiguration"),
-            )
-            or {}
-        ):
+        feature = "DynamicPartitioningConfiguration"
+        wanted = update.get(feature, current.config.get(feature)) or {}
+        if bool(wanted.get("Enabled")) != current.dynamic_partitioning:
             raise InvalidArgumentException(
-                "DynamicPartitioningConfiguration can only be set when a stream is created."
+                "DynamicPartitioningConfiguration can only be set when a stream is created: "
+                "dynamic partitioning cannot be turned on for an existing stream, nor off once "
+                "on. Create a new stream instead."
             )
         changed = current.updated(update, extended=extended_s3 is not None)
         body = {
@@ -527,8 +533,11 @@ class Firehose:
         if resource is None:
             return None
         destination = S3Destination(dict(resource.body["destination"]), True)
+        partitioned = destination.dynamic_partitioning
         try:
             buffer = self._buffer(name)
+            if partitioned:
+                self._partition_pending(name, int(resource.state), destination, buffer)
             claim = buffer.claim(
                 uuid.uuid4().hex,
                 self._now_ms(),
@@ -536,6 +545,7 @@ class Firehose:
                 interval_ms=destination.interval_ms,
                 lease_ms=CLAIM_LEASE_MS,
                 force=force,
+                partitioned=partitioned,
             )
         except (BufferClosed, ResourceNotFoundException):
             return None
@@ -559,6 +569,46 @@ class Firehose:
             now_ms=self._now_ms(),
         )
         return delivery
+
+    def _partition_pending(
+        self, name: str, version: int, destination: S3Destination, buffer: RecordBuffer
+    ) -> None:
+        """Dynamic partitioning's first step: every record not yet partitioned goes
+        through the Lambda processor and gets its partition, back in the buffer."""
+        while True:
+            claim = buffer.claim(
+                uuid.uuid4().hex,
+                self._now_ms(),
+                size_bytes=destination.size_bytes,
+                interval_ms=0,
+                lease_ms=CLAIM_LEASE_MS,
+                force=True,
+            )
+            if claim is None:
+                return
+            active = buffer.partitions() - {FAILED_PART}
+            try:
+                made = self._writer.partition(
+                    self.arn(name),
+                    destination,
+                    claim,
+                    name=name,
+                    version=version,
+                    active=active,
+                    max_partitions=self.max_active_partitions,
+                )
+                buffer.repartition(claim.owner, made.records)
+            except BaseException:
+                with contextlib.suppress(BufferClosed):
+                    buffer.release(claim.owner)
+                raise
+            self.metrics.partitioned(
+                name,
+                made,
+                partitions=len(active),
+                query=destination.partitioning is not None
+                and destination.partitioning.extraction is not None,
+            )
 
     def _start_delivery(self) -> None:
         if not self._background or self._thread is not None or self._stop.is_set():

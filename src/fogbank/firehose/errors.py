@@ -12,7 +12,10 @@ failure in data transformation" pages):
 - format conversion: ``attemptsMade, arrivalTimestamp, lastErrorCode, lastErrorMessage,
   attemptEndingTimestamp, rawData, sequenceNumber, subSequenceNumber, dataCatalogTable``;
 - transformation: ``attemptsMade, arrivalTimestamp, errorCode, errorMessage,
-  attemptEndingTimestamp, rawData, lambdaArn``.
+  attemptEndingTimestamp, rawData, lambdaArn``;
+- dynamic partitioning (``partitioning-failed``): the transformation's fields but
+  ``lambdaArn``, with errorCode ``DynamicPartitioning.MetadataExtractionFailed`` (or
+  ``DynamicPartitioning.ActivePartitionsLimitExceeded``).
 """
 
 from __future__ import annotations
@@ -75,6 +78,21 @@ def processing_failure(
             "attemptEndingTimestamp": now_ms,
             "rawData": base64.b64encode(data).decode("ascii"),
             "lambdaArn": lambda_arn,
+        }
+    )
+
+
+def partitioning_failure(
+    data: bytes, arrival_ms: int, now_ms: int, code: str, message: str
+) -> FailedRecord:
+    return FailedRecord(
+        {
+            "attemptsMade": 1,
+            "arrivalTimestamp": arrival_ms,
+            "errorCode": code,
+            "errorMessage": message,
+            "attemptEndingTimestamp": now_ms,
+            "rawData": base64.b64encode(data).decode("ascii"),
         }
     )
 

@@ -5,16 +5,25 @@ IncomingRecords and IncomingBytes for each accepted put (or records read from a
 Kinesis source), DeliveryToS3.Records / DeliveryToS3.Bytes / DeliveryToS3.Success /
 DeliveryToS3.DataFreshness (the age, in seconds, of the oldest record delivered) for
 each delivery, and FailedConversion.Records / FailedProcessing.Records for records
-sent to the error output. ``fogbank firehose ls`` sums them.
+sent to the error output. With dynamic partitioning: PartitionCount (the active
+partitions), PartitionCountExceeded (1 when records were refused for opening a partition
+past the limit, else 0) and JQProcessing.Duration (milliseconds spent in the jq query).
+``fogbank firehose ls`` sums them.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from fogbank.core.store import ControlPlaneStore
 from fogbank.firehose.model import Delivery
+
+if TYPE_CHECKING:
+    from fogbank.firehose.delivery import Partitioned
+
+PARTITIONING = "partitioning-failed"
 
 NAMESPACE = "AWS/Firehose"
 SHOWN = (
@@ -26,7 +35,11 @@ SHOWN = (
     "DeliveryToS3.DataFreshness",
     "FailedConversion.Records",
     "FailedProcessing.Records",
+    "PartitionCount",
+    "PartitionCountExceeded",
+    "JQProcessing.Duration",
 )
+_LATEST = ("DeliveryToS3.DataFreshness", "PartitionCount")
 
 
 class Metrics:
@@ -64,10 +77,19 @@ class Metrics:
         self._put(name, "DeliveryToS3.Bytes", size)
         if arrivals:
             self._put(name, "DeliveryToS3.DataFreshness", max(0, now_ms - min(arrivals)) / 1000)
-        if delivery.errors:
+        if delivery.errors and not all(PARTITIONING in k for k in delivery.error_keys):
             conversion = all("format-conversion-failed" in key for key in delivery.error_keys)
             failed = "FailedConversion.Records" if conversion else "FailedProcessing.Records"
             self._put(name, failed, delivery.errors)
+
+    def partitioned(self, name: str, made: Partitioned, *, partitions: int, query: bool) -> None:
+        """Step one of a partitioned delivery: how many partitions are active now."""
+        self._put(name, "PartitionCount", partitions)
+        self._put(name, "PartitionCountExceeded", 1 if made.exceeded else 0)
+        if query:
+            self._put(name, "JQProcessing.Duration", made.jq_ms)
+        if made.errors:
+            self._put(name, "FailedProcessing.Records", made.errors)
 
     def failed(self, name: str) -> None:
         self._put(name, "DeliveryToS3.Success", 0)
@@ -82,7 +104,7 @@ class Metrics:
             )
             if not points:
                 continue
-            if metric == "DeliveryToS3.DataFreshness":
+            if metric in _LATEST:
                 found[metric] = points[-1].value
             else:
                 found[metric] = sum(p.value for p in points)

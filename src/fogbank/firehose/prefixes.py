@@ -6,11 +6,14 @@ A prefix is literal text with ``!{namespace:value}`` expressions:
   in the object, in the destination's time zone (UTC unless ``CustomTimeZone``); every use
   in one prefix is the same instant;
 - ``!{firehose:random-string}``: 11 random characters, new at each use;
-- ``!{firehose:error-output-type}``: why records failed; only in ``ErrorOutputPrefix``.
+- ``!{firehose:error-output-type}``: why records failed; only in ``ErrorOutputPrefix``;
+- ``!{partitionKeyFromQuery:<key>}`` and ``!{partitionKeyFromLambda:<key>}``: the record's
+  partition key (dynamic partitioning only; :mod:`fogbank.firehose.partitioning`); only in
+  ``Prefix``.
 
-A prefix with no timestamp expression gets ``yyyy/MM/dd/HH/`` appended (so the default,
-empty prefix gives ``2026/01/31/23/``). The key is the evaluated prefix then
-``<stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid><extension>``.
+A prefix with no timestamp and no partition-key expression gets ``yyyy/MM/dd/HH/``
+appended (so the default, empty prefix gives ``2026/01/31/23/``). The key is the
+evaluated prefix then ``<stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid><extension>``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 import secrets
 import string
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,7 +34,9 @@ RANDOM_STRING_LENGTH = 11
 _EXPRESSION = re.compile(r"!\{([^{}:]*):([^{}]*)\}")
 _RANDOM_ALPHABET = string.ascii_letters + string.digits
 _FIREHOSE_VALUES = ("random-string", "error-output-type")
-_DYNAMIC = ("partitionKeyFromQuery", "partitionKeyFromLambda")
+QUERY = "partitionKeyFromQuery"
+LAMBDA = "partitionKeyFromLambda"
+DYNAMIC = (QUERY, LAMBDA)
 _MONTHS = [
     "January",
     "February",
@@ -87,23 +93,58 @@ def _expression(namespace: str, value: str, field: str) -> Expression:
                 f"{field}: !{{firehose:{value}}} is not a firehose expression; the firehose "
                 f"namespace takes {' or '.join(_FIREHOSE_VALUES)}."
             )
-    elif namespace in _DYNAMIC:
-        raise InvalidArgumentException(
-            f"{field}: !{{{namespace}:...}} needs dynamic partitioning, which is not supported "
-            "by fogbank yet. Use timestamp and firehose expressions only."
-        )
+    elif namespace in DYNAMIC:
+        if not value.strip():
+            raise InvalidArgumentException(
+                f"{field}: !{{{namespace}:}} names no key; write !{{{namespace}:<key>}}."
+            )
     else:
         raise InvalidArgumentException(
-            f"{field}: the expression namespace {namespace!r} is unknown; use timestamp or "
-            "firehose."
+            f"{field}: the expression namespace {namespace!r} is unknown; use timestamp, "
+            f"firehose, {QUERY} or {LAMBDA}."
         )
     return Expression(namespace, value)
 
 
-def check_prefixes(prefix: str | None, error_prefix: str | None) -> None:
+def partition_keys(prefix: str, namespace: str) -> tuple[str, ...]:
+    """The keys a prefix reads from ``namespace`` (partitionKeyFromQuery or ...Lambda)."""
+    found = [
+        s.value
+        for s in parse_prefix(prefix, "Prefix")
+        if isinstance(s, Expression) and s.namespace == namespace
+    ]
+    return tuple(dict.fromkeys(found))
+
+
+def check_prefixes(
+    prefix: str | None, error_prefix: str | None, *, dynamic_partitioning: bool = False
+) -> None:
     """The rules AWS applies to a destination's Prefix and ErrorOutputPrefix together."""
     parsed = parse_prefix(prefix or "", "Prefix")
     error_parsed = parse_prefix(error_prefix or "", "ErrorOutputPrefix")
+    if any(isinstance(s, Expression) and s.namespace in DYNAMIC for s in error_parsed):
+        raise InvalidArgumentException(
+            "ErrorOutputPrefix may not contain partition-key expressions "
+            f"(!{{{QUERY}:...}}, !{{{LAMBDA}:...}}): records there failed partitioning. "
+            "Use timestamp and firehose expressions only."
+        )
+    dynamic = [s for s in parsed if isinstance(s, Expression) and s.namespace in DYNAMIC]
+    if dynamic and not dynamic_partitioning:
+        raise InvalidArgumentException(
+            f"Prefix: !{{{dynamic[0].namespace}:{dynamic[0].value}}} needs dynamic "
+            "partitioning: set DynamicPartitioningConfiguration {Enabled: true} (only at "
+            "CreateDeliveryStream), or use timestamp and firehose expressions only."
+        )
+    if dynamic_partitioning and not dynamic:
+        raise InvalidArgumentException(
+            "Dynamic partitioning is enabled, so Prefix must use at least one partition key: "
+            f"add !{{{QUERY}:<key>}} or !{{{LAMBDA}:<key>}} to it."
+        )
+    if dynamic_partitioning and not error_prefix:
+        raise InvalidArgumentException(
+            "ErrorOutputPrefix is required when dynamic partitioning is enabled: give one "
+            "such as 'errors/!{firehose:error-output-type}/'."
+        )
     if any(s == Expression("firehose", "error-output-type") for s in parsed):
         raise InvalidArgumentException(
             "Prefix may not contain !{firehose:error-output-type}: that expression belongs in "
@@ -123,11 +164,19 @@ def check_prefixes(prefix: str | None, error_prefix: str | None) -> None:
 
 
 def render_prefix(
-    prefix: str, field: str, when: datetime, *, error_output_type: str | None = None
+    prefix: str,
+    field: str,
+    when: datetime,
+    *,
+    error_output_type: str | None = None,
+    keys: Mapping[str, Mapping[str, str]] | None = None,
 ) -> str:
-    """The evaluated prefix for an object whose oldest record arrived at ``when``."""
+    """The evaluated prefix for an object whose oldest record arrived at ``when``;
+    ``keys`` holds the partition keys by namespace (a missing one is a KeyError)."""
     segments = parse_prefix(prefix, field)
-    if not any(isinstance(s, Expression) and s.namespace == "timestamp" for s in segments):
+    if not any(
+        isinstance(s, Expression) and s.namespace in ("timestamp", *DYNAMIC) for s in segments
+    ):
         segments = (*segments, Expression("timestamp", DEFAULT_TIME_PREFIX))
     out: list[str] = []
     for segment in segments:
@@ -135,6 +184,8 @@ def render_prefix(
             out.append(segment)
         elif segment.namespace == "timestamp":
             out.append(java_date_format(when, segment.value))
+        elif segment.namespace in DYNAMIC:
+            out.append((keys or {}).get(segment.namespace, {})[segment.value])
         elif segment.value == "random-string":
             out.append(
                 "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(RANDOM_STRING_LENGTH))
