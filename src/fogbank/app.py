@@ -16,6 +16,8 @@ from fogbank.core.config import FogbankConfig
 from fogbank.core.store import ControlPlaneStore
 from fogbank.firehose.engine import Firehose
 from fogbank.lake.engine import Lake
+from fogbank.ml.hosting.engine import Hosting
+from fogbank.ml.tags import SageMakerTags
 from fogbank.ml.training.engine import TrainingJobs
 from fogbank.query.engine import Queries
 from fogbank.streams.engine import Streams
@@ -83,6 +85,14 @@ class Fogbank:
             account_id=self.config.account_id,
             region=self.config.region,
         )
+        self.hosting = Hosting(
+            self.store,
+            self.lake,
+            clock=self.clock,
+            account_id=self.config.account_id,
+            region=self.config.region,
+        )
+        self.sagemaker_tags = SageMakerTags(self.store)
 
     def _queries(self) -> Queries:
         return Queries(

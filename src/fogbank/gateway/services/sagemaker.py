@@ -95,13 +95,13 @@ def stop_training_job(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
 @OPERATIONS("AddTags")
 def add_tags(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
     tags = {t["Key"]: t.get("Value", "") for t in p["Tags"]}
-    fb.training.add_tags(p["ResourceArn"], tags)
+    fb.sagemaker_tags.add_tags(p["ResourceArn"], tags)
     return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
 
 
 @OPERATIONS("ListTags")
 def list_tags(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
-    tags = sorted(fb.training.list_tags(p["ResourceArn"]).items())
+    tags = sorted(fb.sagemaker_tags.list_tags(p["ResourceArn"]).items())
     start = int(p["NextToken"]) if str(p.get("NextToken", "")).isdigit() else 0
     limit = p.get("MaxResults", 50)
     page = tags[start : start + limit]
@@ -116,7 +116,7 @@ def list_tags(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
 
 @OPERATIONS("DeleteTags")
 def delete_tags(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
-    fb.training.delete_tags(p["ResourceArn"], p["TagKeys"])
+    fb.sagemaker_tags.delete_tags(p["ResourceArn"], p["TagKeys"])
     return {}
 
 
@@ -155,3 +155,83 @@ def describe(job: TrainingJob) -> dict[str, Any]:
         if member in job.request:
             out[member] = job.request[member]
     return present(out)
+
+
+# ---------------------------------------------------------------------------- hosting
+
+
+@OPERATIONS("CreateModel")
+def create_model(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    return {"ModelArn": fb.hosting.create_model(p).arn}
+
+
+@OPERATIONS("DescribeModel")
+def describe_model(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    model = fb.hosting.describe_model(p["ModelName"])
+    return {
+        **model.request,
+        "ModelName": model.name,
+        "ModelArn": model.arn,
+        "CreationTime": model.creation_time,
+    }
+
+
+@OPERATIONS("ListModels")
+def list_models(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    found = fb.hosting.list_models(**_list_options(p))
+    models = [
+        {"ModelName": m.name, "ModelArn": m.arn, "CreationTime": m.creation_time}
+        for m in found.items
+    ]
+    return present({"Models": models, "NextToken": found.next_token})
+
+
+@OPERATIONS("DeleteModel")
+def delete_model(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fb.hosting.delete_model(p["ModelName"])
+    return {}
+
+
+@OPERATIONS("CreateEndpointConfig")
+def create_endpoint_config(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    return {"EndpointConfigArn": fb.hosting.create_endpoint_config(p).arn}
+
+
+@OPERATIONS("DescribeEndpointConfig")
+def describe_endpoint_config(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    config = fb.hosting.describe_endpoint_config(p["EndpointConfigName"])
+    return {
+        **config.request,
+        "EndpointConfigName": config.name,
+        "EndpointConfigArn": config.arn,
+        "CreationTime": config.creation_time,
+    }
+
+
+@OPERATIONS("ListEndpointConfigs")
+def list_endpoint_configs(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    found = fb.hosting.list_endpoint_configs(**_list_options(p))
+    configs = [
+        {"EndpointConfigName": c.name, "EndpointConfigArn": c.arn, "CreationTime": c.creation_time}
+        for c in found.items
+    ]
+    return present({"EndpointConfigs": configs, "NextToken": found.next_token})
+
+
+@OPERATIONS("DeleteEndpointConfig")
+def delete_endpoint_config(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fb.hosting.delete_endpoint_config(p["EndpointConfigName"])
+    return {}
+
+
+def _list_options(p: dict[str, Any]) -> dict[str, Any]:
+    """ListModels / ListEndpointConfigs: the shared filters (newest first by default)."""
+    return {
+        "max_results": p.get("MaxResults", 10),
+        "next_token": p.get("NextToken"),
+        "name_contains": p.get("NameContains"),
+        "creation_time_after": p.get("CreationTimeAfter"),
+        "creation_time_before": p.get("CreationTimeBefore"),
+        "sort_by": p.get("SortBy", "CreationTime"),
+        "sort_order": p.get("SortOrder", "Descending"),
+    }

@@ -10,10 +10,7 @@ was killed) is reported Failed rather than left InProgress for ever.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -27,7 +24,6 @@ from typing import Any
 from fogbank.core.clock import Clock, SystemClock
 from fogbank.core.errors import (
     ResourceInUse,
-    ResourceNotFound,
     ResourceNotFoundException,
     ValidationException,
 )
@@ -35,6 +31,7 @@ from fogbank.core.ids import arn as make_arn
 from fogbank.core.store import ControlPlaneStore
 from fogbank.lake.engine import Lake
 from fogbank.ml.algorithms import algorithm as find_algorithm
+from fogbank.ml.listing import page
 from fogbank.ml.training import model as states
 from fogbank.ml.training.channels import ChannelInput
 from fogbank.ml.training.images import algorithm_for
@@ -247,11 +244,15 @@ class TrainingJobs:
             "CreationTime": lambda j: (j.creation_time, j.name),
             "Status": lambda j: (j.status, j.name),
         }[sort_by]
-        chosen = sorted(filter(keep, jobs), key=key, reverse=sort_order == "Descending")
-        start = _decode_token(next_token) if next_token else 0
-        page = chosen[start : start + max_results]
-        more = start + max_results < len(chosen)
-        return TrainingJobPage(tuple(page), _encode_token(start + max_results) if more else None)
+        chosen, token = page(
+            list(filter(keep, jobs)),
+            key=key,
+            descending=sort_order == "Descending",
+            next_token=next_token,
+            max_results=max_results,
+            operation="ListTrainingJobs",
+        )
+        return TrainingJobPage(tuple(chosen), token)
 
     def stop_training_job(self, name: str) -> None:
         """StopTrainingJob: Stopping now; SIGTERM to every host, SIGKILL after the grace."""
@@ -316,27 +317,6 @@ class TrainingJobs:
         raise ResourceNotFoundException(
             f"The specified log stream does not exist: {stream!r} in {group}."
         )
-
-    # ------------------------------------------------------------------ tags
-
-    def add_tags(self, resource_arn: str, tags: dict[str, str]) -> dict[str, str]:
-        self._require_arn(resource_arn)
-        self._store.tag_resource(resource_arn, tags)
-        return tags
-
-    def list_tags(self, resource_arn: str) -> dict[str, str]:
-        self._require_arn(resource_arn)
-        return self._store.list_tags(resource_arn)
-
-    def delete_tags(self, resource_arn: str, keys: list[str]) -> None:
-        self._require_arn(resource_arn)
-        self._store.untag_resource(resource_arn, keys)
-
-    def _require_arn(self, resource_arn: str) -> None:
-        name = resource_arn.rsplit("/", 1)[-1]
-        found = self._store.find_resource(SERVICE, KIND, name)
-        if found is None or found.arn != resource_arn:
-            raise ResourceNotFound(f"Resource {resource_arn!r} does not exist; check the ARN.")
 
     # ------------------------------------------------------------------ plumbing
 
@@ -405,19 +385,3 @@ class TrainingJobs:
         with self._lock:
             self._runs.clear()
         shutil.rmtree(self._root, ignore_errors=True)
-
-
-def _encode_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
-
-
-def _decode_token(token: str) -> int:
-    try:
-        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise ValidationException(
-            "NextToken is not valid: pass the NextToken a previous ListTrainingJobs returned."
-        ) from None
-    if not isinstance(offset, int) or offset < 0:
-        raise ValidationException("NextToken is not valid: pass the one ListTrainingJobs returned.")
-    return offset
