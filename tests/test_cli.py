@@ -52,6 +52,7 @@ def test_demo_runs_every_stage_and_records_the_run(runner: CliRunner, tmp_path: 
             "query",
             "deliver",
             "train",
+            "serve",
         }
         trained = fogbank.training.list_training_jobs(status_equals="Completed").jobs
         assert sorted(j.algorithm for j in trained) == [

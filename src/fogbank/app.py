@@ -16,6 +16,7 @@ from fogbank.core.config import FogbankConfig
 from fogbank.core.store import ControlPlaneStore
 from fogbank.firehose.engine import Firehose
 from fogbank.lake.engine import Lake
+from fogbank.ml.hosting.endpoints import Endpoints
 from fogbank.ml.hosting.engine import Hosting
 from fogbank.ml.tags import SageMakerTags
 from fogbank.ml.training.engine import TrainingJobs
@@ -92,6 +93,15 @@ class Fogbank:
             account_id=self.config.account_id,
             region=self.config.region,
         )
+        self.endpoints = Endpoints(
+            self.config.home / "endpoints",
+            self.store,
+            self.lake,
+            self.hosting,
+            clock=self.clock,
+            account_id=self.config.account_id,
+            region=self.config.region,
+        )
         self.sagemaker_tags = SageMakerTags(self.store)
 
     def _queries(self) -> Queries:
@@ -109,6 +119,7 @@ class Fogbank:
         """Wipe every engine's state: what test suites ask for between tests."""
         scheduling = self.crawlers.schedule_settings
         self.training.reset()
+        self.endpoints.reset()
         self.queries.close()
         self.crawlers.close()
         self.firehose.reset()
@@ -121,6 +132,7 @@ class Fogbank:
 
     def close(self) -> None:
         self.training.close()
+        self.endpoints.close()
         self.queries.close()
         self.crawlers.close()
         self.firehose.close()

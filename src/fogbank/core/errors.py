@@ -45,6 +45,8 @@ the gateway alone maps codes to statuses, in one table.
     ├── ResourceInUse                     a training job name already taken
     ├── ResourceNotFound                  no such SageMaker resource (where AWS says so)
     ├── ResourceLimitExceeded             a SageMaker quota reached
+    ├── ValidationError                   SageMaker Runtime: a request it refuses (no endpoint)
+    ├── ModelError                        SageMaker Runtime: the model's container answered an error
     │                                   CloudWatch Logs (training jobs' logs):
     ├── InvalidParameterException         a token or parameter CloudWatch Logs refuses
     │                                   SigV4 auth (fogbank.gateway.auth), per protocol:
@@ -229,6 +231,14 @@ class ResourceNotFound(FogbankError):
 
 class ResourceLimitExceeded(FogbankError):
     code = "ResourceLimitExceeded"
+
+
+class ValidationError(FogbankError):
+    code = "ValidationError"
+
+
+class ModelError(FogbankError):
+    code = "ModelError"
 
 
 class InvalidParameterException(FogbankError):

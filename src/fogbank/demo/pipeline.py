@@ -27,6 +27,7 @@ from fogbank.demo.clickstream import (
     generate_clickstream,
     hour_partition,
 )
+from fogbank.demo.serving import serve
 from fogbank.demo.training import train
 from fogbank.lake.names import parse_location
 from fogbank.streams.consumer import Consumer
@@ -71,6 +72,8 @@ class DemoContext:
     """Partition path -> (events, clicks), as generated."""
     read_per_hour: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Partition path -> (events, clicks), as read back from the lake."""
+    trained: dict[str, Any] = field(default_factory=dict)
+    """Algorithm -> DescribeTrainingJob of its completed job; ``test_csv``: the test split."""
 
 
 @dataclass(frozen=True)
@@ -662,6 +665,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("query", "Query it with Athena through boto3", query),
     Stage("deliver", "Stream it again through Firehose into Parquet", deliver),
     Stage("train", "Train linear learner, XGBoost and FM as SageMaker jobs", train),
+    Stage("serve", "Serve XGBoost and linear learner behind one endpoint", serve),
 )
 
 

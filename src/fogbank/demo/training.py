@@ -259,6 +259,8 @@ def train(ctx: DemoContext, progress: Progress) -> StageOutcome:
     if failed:
         reasons = "; ".join(f"{d['TrainingJobName']}: {d.get('FailureReason')}" for d in failed)
         raise RuntimeError(f"training jobs did not complete: {reasons}")
+    ctx.trained = {job.algorithm: finals[job.name] for job in planned}
+    ctx.trained["test_csv"] = f"s3://{opts.bucket}/{base}csv/test/part-0.csv"
     shown = []
     metrics: dict[str, float] = {}
     for job in planned:

@@ -11,6 +11,7 @@ The app keeps no state of its own beyond the :class:`~fogbank.Fogbank` it serves
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from fogbank.core.errors import (
     OperationNotImplemented,
     RequestEntityTooLarge,
     UnknownOperationException,
+    ValidationError,
+    ValidationException,
 )
 from fogbank.core.ids import new_hex_id
 from fogbank.gateway.auth import (
@@ -50,11 +53,11 @@ from fogbank.gateway.auth import (
 )
 from fogbank.gateway.chunked import read_body
 from fogbank.gateway.models import Service, ServiceCatalog
-from fogbank.gateway.protocols import json_rpc
+from fogbank.gateway.protocols import json_rpc, rest
 from fogbank.gateway.protocols.rest import bind_input, payload_member
 from fogbank.gateway.protocols.rest_xml import WireResponse, render_failure, render_result
 from fogbank.gateway.protocols.xml import parse_xml
-from fogbank.gateway.services import JSON_ADAPTERS, s3
+from fogbank.gateway.services import JSON_ADAPTERS, REST_JSON_ADAPTERS, s3
 from fogbank.gateway.services.registry import JsonHandler
 from fogbank.gateway.validation import ShapeValidator
 
@@ -87,6 +90,7 @@ class Gateway:
             type_error=lambda message: InvalidArgument(message),
         )
         self._json_validator = ShapeValidator(blobs_are_base64=True)
+        self._rest_validator = ShapeValidator(blobs_are_base64=False)
         self._housekeeping = {
             ("GET", "/_fogbank/health"): self.health,
             ("POST", "/_fogbank/reset"): self.reset,
@@ -272,12 +276,38 @@ class Gateway:
         request = call.request
         segments = _segments(call.raw_path)
         query = parse_qsl(call.raw_query, keep_blank_values=True)
-        operation, _ = call.service.route(
+        operation, labels = call.service.route(
             request.method, segments, dict(query), {k.lower() for k in request.headers}
         )
         body = await _read_bounded(request, MAX_JSON_BODY)
         self._verify(call, hashlib.sha256(body).hexdigest())
-        raise OperationNotImplemented(call.service.model.service_id, operation.name)
+        handler = REST_JSON_ADAPTERS.get(call.service.name, {}).get(operation.name)
+        if handler is None:
+            raise OperationNotImplemented(call.service.model.service_id, operation.name)
+        params = rest.bind_input(operation, labels, query, list(request.headers.items()))
+        payload = rest.payload_member(operation.input_shape)
+        if payload is not None and payload[1].type_name == "blob":
+            params[payload[0]] = body
+        elif body.strip():
+            params.update(json_rpc.parse_body(body))
+        try:
+            params = self._rest_validator.validate(operation.input_shape, params)
+        except ValidationException as error:
+            # SageMaker Runtime names its validation error ValidationError.
+            raise ValidationError(error.message) from None
+
+        def serve() -> WireResponse:
+            result = handler(self.fogbank, params)
+            status, headers = rest.bind_output(operation, result)
+            out = rest.payload_member(operation.output_shape)
+            data = b""
+            if out is not None and out[1].type_name == "blob":
+                data = result.get(out[0]) or b""
+            elif out is None and result:
+                data = json.dumps(result, default=str).encode()
+            return WireResponse(status or 200, headers, data)
+
+        return await anyio.to_thread.run_sync(serve)
 
     async def _rest_xml(self, call: _Call) -> WireResponse:
         request = call.request

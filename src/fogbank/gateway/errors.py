@@ -58,6 +58,9 @@ STATUS: dict[str, int] = {
     "ResourceInUseException": 400,
     "LimitExceededException": 400,
     "ValidationException": 400,
+    # SageMaker Runtime: the container's error, as InvokeEndpoint reports it
+    "ModelError": 424,
+    "ModelNotReadyException": 429,
     "SerializationException": 400,
     "UnknownOperationException": 400,
     "ThrottlingException": 400,

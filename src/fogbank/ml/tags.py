@@ -11,7 +11,12 @@ from fogbank.core.store import ControlPlaneStore
 
 SERVICE = "sagemaker"
 # ARN resource type -> the control-plane kind holding it.
-KINDS = {"training-job": "training-job", "model": "model", "endpoint-config": "endpoint-config"}
+KINDS = {
+    "training-job": "training-job",
+    "model": "model",
+    "endpoint-config": "endpoint-config",
+    "endpoint": "endpoint",
+}
 
 
 class SageMakerTags:

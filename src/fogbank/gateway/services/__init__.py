@@ -8,7 +8,15 @@ S3 (rest-xml) has its own module, :mod:`fogbank.gateway.services.s3`.
 
 from __future__ import annotations
 
-from fogbank.gateway.services import athena, firehose, glue, kinesis, logs, sagemaker
+from fogbank.gateway.services import (
+    athena,
+    firehose,
+    glue,
+    kinesis,
+    logs,
+    sagemaker,
+    sagemaker_runtime,
+)
 from fogbank.gateway.services.registry import JsonHandler
 
 JSON_ADAPTERS: dict[str, dict[str, JsonHandler]] = {
@@ -18,4 +26,9 @@ JSON_ADAPTERS: dict[str, dict[str, JsonHandler]] = {
     "kinesis": kinesis.OPERATIONS,
     "logs": logs.OPERATIONS,
     "sagemaker": sagemaker.OPERATIONS,
+}
+
+# REST services with JSON documents, by botocore name (SageMaker Runtime).
+REST_JSON_ADAPTERS: dict[str, dict[str, JsonHandler]] = {
+    "sagemaker-runtime": sagemaker_runtime.OPERATIONS,
 }

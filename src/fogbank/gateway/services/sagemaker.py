@@ -224,6 +224,76 @@ def delete_endpoint_config(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+@OPERATIONS("CreateEndpoint")
+def create_endpoint(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    tags = {t["Key"]: t.get("Value", "") for t in p.get("Tags") or []}
+    endpoint = fb.endpoints.create_endpoint(p["EndpointName"], p["EndpointConfigName"], tags)
+    return {"EndpointArn": endpoint.arn}
+
+
+@OPERATIONS("DescribeEndpoint")
+def describe_endpoint(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    endpoint = fb.endpoints.describe_endpoint(p["EndpointName"])
+    running = endpoint.status == "InService"
+    return present(
+        {
+            "EndpointName": endpoint.name,
+            "EndpointArn": endpoint.arn,
+            "EndpointConfigName": endpoint.config,
+            "ProductionVariants": [
+                {
+                    "VariantName": v.name,
+                    "DeployedImages": [
+                        {
+                            "SpecifiedImage": v.image,
+                            "ResolvedImage": v.image,
+                            "ResolutionTime": endpoint.creation_time,
+                        }
+                    ],
+                    "CurrentWeight": v.weight,
+                    "DesiredWeight": v.weight,
+                    "CurrentInstanceCount": v.instances if running else 0,
+                    "DesiredInstanceCount": v.instances,
+                }
+                for v in endpoint.variants
+            ],
+            "EndpointStatus": endpoint.status,
+            "FailureReason": endpoint.failure_reason,
+            "CreationTime": endpoint.creation_time,
+            "LastModifiedTime": endpoint.last_modified_time,
+        }
+    )
+
+
+@OPERATIONS("ListEndpoints")
+def list_endpoints(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    found, token = fb.endpoints.list_endpoints(
+        max_results=p.get("MaxResults", 10),
+        next_token=p.get("NextToken"),
+        name_contains=p.get("NameContains"),
+        status_equals=p.get("StatusEquals"),
+        sort_by=p.get("SortBy", "CreationTime"),
+        sort_order=p.get("SortOrder", "Descending"),
+    )
+    summaries = [
+        {
+            "EndpointName": e.name,
+            "EndpointArn": e.arn,
+            "CreationTime": e.creation_time,
+            "LastModifiedTime": e.last_modified_time,
+            "EndpointStatus": e.status,
+        }
+        for e in found
+    ]
+    return present({"Endpoints": summaries, "NextToken": token})
+
+
+@OPERATIONS("DeleteEndpoint")
+def delete_endpoint(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fb.endpoints.delete_endpoint(p["EndpointName"])
+    return {}
+
+
 def _list_options(p: dict[str, Any]) -> dict[str, Any]:
     """ListModels / ListEndpointConfigs: the shared filters (newest first by default)."""
     return {

@@ -1,0 +1,126 @@
+"""SageMaker endpoints and InvokeEndpoint through real boto3: a model a training job
+made, served by worker processes, routed by variant."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fogbank import Fogbank
+from tests.ml.training.jobs import XGBOOST_IMAGE, csv_rows, xgboost_request
+
+from .conftest import ErrorExpectation, transport_client
+
+pytestmark = pytest.mark.slow
+ROLE = "arn:aws:iam::000000000000:role/sagemaker"
+
+
+@pytest.fixture
+def trained(fogbank: Fogbank) -> Fogbank:
+    fogbank.lake.create_bucket("data")
+    fogbank.lake.write("s3://data/train/part-0.csv", csv_rows(400))
+    fogbank.lake.write("s3://data/validation/part-0.csv", csv_rows(100, seed=3))
+    fogbank.training.create_training_job(xgboost_request("serve-me"))
+    job = fogbank.training.wait("serve-me", 120)
+    assert job.status == "Completed", job.failure_reason
+    return fogbank
+
+
+@pytest.fixture(params=["server", "in-process"])
+def clients(request: pytest.FixtureRequest, trained: Fogbank) -> Iterator[tuple[Any, Any]]:
+    with (
+        transport_client(request.param, trained, "sagemaker") as sagemaker,
+        transport_client(request.param, trained, "sagemaker-runtime") as runtime,
+    ):
+        yield sagemaker, runtime
+
+
+def _deploy(sagemaker: Any, variants: list[dict[str, Any]]) -> None:
+    artifacts = "s3://data/output/serve-me/output/model.tar.gz"
+    for name in {v["ModelName"] for v in variants}:
+        sagemaker.create_model(
+            ModelName=name,
+            ExecutionRoleArn=ROLE,
+            PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": artifacts},
+        )
+    sagemaker.create_endpoint_config(EndpointConfigName="cfg", ProductionVariants=variants)
+    sagemaker.create_endpoint(EndpointName="clicks", EndpointConfigName="cfg")
+    sagemaker.get_waiter("endpoint_in_service").wait(
+        EndpointName="clicks", WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+    )
+
+
+def _variant(name: str, weight: float, instances: int = 1) -> dict[str, Any]:
+    return {
+        "VariantName": name,
+        "ModelName": f"model-{name}",
+        "InitialInstanceCount": instances,
+        "InstanceType": "ml.m5.large",
+        "InitialVariantWeight": weight,
+    }
+
+
+def test_an_endpoint_serves_the_trained_model_by_variant(
+    clients: tuple[Any, Any], json_error: ErrorExpectation
+) -> None:
+    sagemaker, runtime = clients
+    _deploy(sagemaker, [_variant("blue", 1.0, instances=2), _variant("green", 0.0)])
+    described = sagemaker.describe_endpoint(EndpointName="clicks")
+    assert described["EndpointStatus"] == "InService"
+    assert [
+        (v["VariantName"], v["CurrentInstanceCount"]) for v in described["ProductionVariants"]
+    ] == [
+        ("blue", 2),
+        ("green", 1),
+    ]
+    rows = "1.5,0.2,-0.3,0.0\n-2.0,-1.0,0.5,0.1"
+    for _ in range(4):  # weight 0 on green: every request goes to blue
+        answer = runtime.invoke_endpoint(EndpointName="clicks", ContentType="text/csv", Body=rows)
+        assert answer["InvokedProductionVariant"] == "blue"
+    scores = [float(s) for s in answer["Body"].read().decode().replace("\n", ",").split(",") if s]
+    assert len(scores) == 2 and scores[0] > 0.5 > scores[1]
+    answer = runtime.invoke_endpoint(
+        EndpointName="clicks",
+        ContentType="text/csv",
+        Accept="application/json",
+        TargetVariant="green",
+        Body=rows,
+    )
+    assert answer["InvokedProductionVariant"] == "green"
+    assert answer["ContentType"].startswith("application/json")
+    predictions = json.loads(answer["Body"].read())["predictions"]
+    assert [round(p["score"], 4) for p in predictions] == [round(s, 4) for s in scores]
+    with json_error("ValidationError", "nope", "not found"):
+        runtime.invoke_endpoint(EndpointName="nope", ContentType="text/csv", Body=rows)
+    with pytest.raises(runtime.exceptions.ModelError) as caught:
+        runtime.invoke_endpoint(EndpointName="clicks", ContentType="image/png", Body=b"x")
+    error = caught.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert error["OriginalStatusCode"] == 415
+    listed = sagemaker.list_endpoints()["Endpoints"]
+    assert [(e["EndpointName"], e["EndpointStatus"]) for e in listed] == [("clicks", "InService")]
+    sagemaker.delete_endpoint(EndpointName="clicks")
+    with json_error("ValidationException", "Could not find endpoint"):
+        sagemaker.describe_endpoint(EndpointName="clicks")
+
+
+def test_an_endpoint_whose_image_is_not_built_in_is_refused(
+    trained: Fogbank, clients: tuple[Any, Any], json_error: ErrorExpectation
+) -> None:
+    sagemaker, _ = clients
+    sagemaker.create_model(
+        ModelName="byo",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mine:1"},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="byo",
+        ProductionVariants=[{**_variant("only", 1.0), "ModelName": "byo"}],
+    )
+    with json_error(
+        "ValidationException", "not a SageMaker built-in algorithm", "container engine"
+    ):
+        sagemaker.create_endpoint(EndpointName="byo", EndpointConfigName="byo")
