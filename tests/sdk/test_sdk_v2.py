@@ -139,6 +139,9 @@ def test_generic_estimator_on_the_xgboost_image_with_csv(
     assert metrics["validation:error"] <= 0.2, metrics
 
     assert_model_in_lake(s3, result, "s3://fogbank-sdk-xgboost/xgboost/output")
+    # deploy(): the model served on an endpoint; its Predictor scores through InvokeEndpoint
+    assert result["endpoint_status"] == "InService"
+    assert result["endpoint_accuracy"] >= 0.7
 
 
 def test_factorization_machines_fit_a_record_set(

@@ -2,7 +2,10 @@
 
 image_uris.retrieve("xgboost", region, "1.7-1") names the image; the CSV files (label
 first, no header) go up with Session.upload_data; fit() gets TrainingInputs of
-content_type text/csv (S3DataType S3Prefix) and waits with logs off.
+content_type text/csv (S3DataType S3Prefix) and waits with logs off; then deploy()
+serves the model on an endpoint (CreateModel, CreateEndpointConfig, CreateEndpoint, the
+SDK's own wait) and the Predictor scores rows through InvokeEndpoint before
+delete_endpoint().
 
     python xgboost_csv.py ENDPOINT_URL
 """
@@ -17,6 +20,7 @@ from _common import REGION, ROLE, describe, emit, job_name, session
 from sagemaker import image_uris
 from sagemaker.estimator import Estimator
 from sagemaker.inputs import TrainingInput
+from sagemaker.serializers import CSVSerializer
 
 BUCKET = "fogbank-sdk-xgboost"
 
@@ -69,6 +73,21 @@ def main() -> None:
     )
 
     result = describe(sess, name)
+    predictor = estimator.deploy(
+        initial_instance_count=1,
+        instance_type="ml.m5.large",
+        serializer=CSVSerializer(),
+        endpoint_name=f"{name}-endpoint",
+    )
+    answer = predictor.predict(features[400:410])
+    scores = [float(v) for v in answer.decode().replace("\n", ",").split(",") if v]
+    result["endpoint_accuracy"] = float(
+        np.mean((np.asarray(scores) > 0.5) == (labels[400:410] > 0.5))
+    )
+    result["endpoint_status"] = sess.sagemaker_client.describe_endpoint(
+        EndpointName=predictor.endpoint_name
+    )["EndpointStatus"]
+    predictor.delete_endpoint()
     result["image_uri"] = image
     result["model_data"] = estimator.model_data
     result["train_uri"] = train_uri
