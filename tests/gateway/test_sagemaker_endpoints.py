@@ -80,7 +80,8 @@ def test_an_endpoint_serves_the_trained_model_by_variant(
     for _ in range(4):  # weight 0 on green: every request goes to blue
         answer = runtime.invoke_endpoint(EndpointName="clicks", ContentType="text/csv", Body=rows)
         assert answer["InvokedProductionVariant"] == "blue"
-    scores = [float(s) for s in answer["Body"].read().decode().replace("\n", ",").split(",") if s]
+        body = answer["Body"].read()
+    scores = [float(s) for s in body.decode().replace("\n", ",").split(",") if s]
     assert len(scores) == 2 and scores[0] > 0.5 > scores[1]
     answer = runtime.invoke_endpoint(
         EndpointName="clicks",
@@ -124,3 +125,65 @@ def test_an_endpoint_whose_image_is_not_built_in_is_refused(
         "ValidationException", "not a SageMaker built-in algorithm", "container engine"
     ):
         sagemaker.create_endpoint(EndpointName="byo", EndpointConfigName="byo")
+
+
+def _wait_in_service(sagemaker: Any) -> dict[str, Any]:
+    sagemaker.get_waiter("endpoint_in_service").wait(
+        EndpointName="clicks", WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+    )
+    described: dict[str, Any] = sagemaker.describe_endpoint(EndpointName="clicks")
+    return described
+
+
+def test_update_endpoint_weights_and_capacities_moves_traffic_and_scales(
+    clients: tuple[Any, Any], json_error: ErrorExpectation
+) -> None:
+    sagemaker, runtime = clients
+    _deploy(sagemaker, [_variant("blue", 1.0), _variant("green", 0.0)])
+    sagemaker.update_endpoint_weights_and_capacities(
+        EndpointName="clicks",
+        DesiredWeightsAndCapacities=[
+            {"VariantName": "blue", "DesiredWeight": 0.0},
+            {"VariantName": "green", "DesiredWeight": 1.0, "DesiredInstanceCount": 2},
+        ],
+    )
+    described = _wait_in_service(sagemaker)
+    assert [
+        (v["VariantName"], v["CurrentWeight"], v["CurrentInstanceCount"])
+        for v in described["ProductionVariants"]
+    ] == [("blue", 0.0, 1), ("green", 1.0, 2)]
+    for _ in range(3):
+        answer = runtime.invoke_endpoint(
+            EndpointName="clicks", ContentType="text/csv", Body="1,2,3,4"
+        )
+        answer["Body"].read()  # an unread body keeps its connection open
+        assert answer["InvokedProductionVariant"] == "green"
+    with json_error("ValidationException", "not a production variant"):
+        sagemaker.update_endpoint_weights_and_capacities(
+            EndpointName="clicks",
+            DesiredWeightsAndCapacities=[{"VariantName": "red", "DesiredWeight": 1.0}],
+        )
+
+
+def test_update_endpoint_swaps_to_the_new_configuration_blue_green(
+    clients: tuple[Any, Any],
+) -> None:
+    sagemaker, runtime = clients
+    _deploy(sagemaker, [_variant("blue", 1.0)])
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="cfg-2",
+        ProductionVariants=[{**_variant("green", 1.0), "ModelName": "model-blue"}],
+    )
+    sagemaker.update_endpoint(EndpointName="clicks", EndpointConfigName="cfg-2")
+    status = sagemaker.describe_endpoint(EndpointName="clicks")["EndpointStatus"]
+    assert status in ("Updating", "InService")
+    # the old fleet answers while the new one starts
+    answer = runtime.invoke_endpoint(EndpointName="clicks", ContentType="text/csv", Body="1,2,3,4")
+    answer["Body"].read()
+    assert answer["InvokedProductionVariant"] in ("blue", "green")
+    described = _wait_in_service(sagemaker)
+    assert described["EndpointConfigName"] == "cfg-2"
+    assert [v["VariantName"] for v in described["ProductionVariants"]] == ["green"]
+    answer = runtime.invoke_endpoint(EndpointName="clicks", ContentType="text/csv", Body="1,2,3,4")
+    answer["Body"].read()
+    assert answer["InvokedProductionVariant"] == "green"

@@ -288,6 +288,21 @@ def list_endpoints(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
     return present({"Endpoints": summaries, "NextToken": token})
 
 
+@OPERATIONS("UpdateEndpoint")
+def update_endpoint(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "EndpointArn": fb.endpoints.update_endpoint(p["EndpointName"], p["EndpointConfigName"]).arn
+    }
+
+
+@OPERATIONS("UpdateEndpointWeightsAndCapacities")
+def update_endpoint_weights_and_capacities(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    endpoint = fb.endpoints.update_weights_and_capacities(
+        p["EndpointName"], p["DesiredWeightsAndCapacities"]
+    )
+    return {"EndpointArn": endpoint.arn}
+
+
 @OPERATIONS("DeleteEndpoint")
 def delete_endpoint(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
     fb.endpoints.delete_endpoint(p["EndpointName"])

@@ -232,11 +232,16 @@ class Endpoints:
             lambda e: replace(e, status="InService", last_modified_time=self._clock.now()),
         )
 
+    def _models_root(self, endpoint: Endpoint) -> Path:
+        """Where an endpoint's variants keep their models: one folder per configuration,
+        so a blue/green update never overwrites the models the old fleet serves."""
+        return self._root / endpoint.name / endpoint.config
+
     def _start_fleet(self, endpoint: Endpoint) -> Fleet:
         fleet = Fleet()
         try:
             for variant in endpoint.variants:
-                model_dir = self._model_dir(endpoint.name, variant)
+                model_dir = self._model_dir(self._models_root(endpoint), variant)
                 fleet.workers[variant.name] = [
                     self._start_worker(variant, model_dir) for _ in range(variant.instances)
                 ]
@@ -248,11 +253,11 @@ class Endpoints:
             raise
         return fleet
 
-    def _model_dir(self, endpoint: str, variant: Variant) -> Path:
+    def _model_dir(self, root: Path, variant: Variant) -> Path:
         """The variant's model.tar.gz, fetched from the lake and extracted once."""
         model = self._hosting.describe_model(variant.model)
         url = str(model.containers[0]["ModelDataUrl"])
-        folder = self._root / endpoint / variant.name / "model"
+        folder = root / variant.name / "model"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         try:
@@ -294,6 +299,119 @@ class Endpoints:
         )
         log.close()
         return Worker(port, process)
+
+    def update_endpoint(self, name: str, config_name: str) -> Endpoint:
+        """UpdateEndpoint, blue/green: the new configuration's fleet is started and healthy
+        before traffic moves to it, then the old fleet is stopped. The endpoint is
+        Updating meanwhile and keeps answering on the old fleet; a fleet that cannot start
+        leaves the endpoint InService on the old one, with the reason."""
+        endpoint = self._require_in_service(name)
+        config = self._hosting.describe_endpoint_config(config_name)
+        variants = tuple(self._variant(v) for v in config.request["ProductionVariants"])
+        target = replace(endpoint, config=config.name, variants=variants, failure_reason=None)
+        self._update(
+            name, lambda e: replace(e, status="Updating", last_modified_time=self._clock.now())
+        )
+        threading.Thread(
+            target=self._redeploy, args=(endpoint, target), name=f"update-{name}", daemon=True
+        ).start()
+        return target
+
+    def update_weights_and_capacities(self, name: str, desired: list[dict[str, Any]]) -> Endpoint:
+        """UpdateEndpointWeightsAndCapacities: new weights now, instance counts by starting
+        or stopping instances of the variants named, without a new fleet."""
+        endpoint = self._require_in_service(name)
+        by_name = {v.name: v for v in endpoint.variants}
+        changed = dict(by_name)
+        for entry in desired:
+            variant = by_name.get(entry["VariantName"])
+            if variant is None:
+                raise ValidationException(
+                    f"The variant {entry['VariantName']!r} is not a production variant of "
+                    f"endpoint {name}; it has {', '.join(by_name)}."
+                )
+            changed[variant.name] = replace(
+                variant,
+                weight=float(entry.get("DesiredWeight", variant.weight)),
+                instances=int(entry.get("DesiredInstanceCount", variant.instances)),
+            )
+        target = replace(
+            endpoint,
+            variants=tuple(changed[v.name] for v in endpoint.variants),
+            failure_reason=None,
+        )
+        self._update(
+            name, lambda e: replace(e, status="Updating", last_modified_time=self._clock.now())
+        )
+        threading.Thread(
+            target=self._rescale, args=(endpoint, target), name=f"scale-{name}", daemon=True
+        ).start()
+        return target
+
+    def _require_in_service(self, name: str) -> Endpoint:
+        endpoint = self.describe_endpoint(name)
+        if endpoint.status != "InService":
+            raise ValidationException(
+                f'Cannot update in-progress endpoint "{endpoint.arn}": it is {endpoint.status}; '
+                "wait for InService."
+            )
+        return endpoint
+
+    def _redeploy(self, old: Endpoint, target: Endpoint) -> None:
+        try:
+            fleet = self._start_fleet(target)
+        except Exception as error:  # the old fleet keeps serving; the reason is kept
+            reason = str(getattr(error, "message", error))[:1024]
+            self._update(
+                old.name,
+                lambda e: replace(
+                    e,
+                    status="InService",
+                    failure_reason=f"Update to {target.config} failed: {reason}",
+                    last_modified_time=self._clock.now(),
+                ),
+            )
+            return
+        with self._lock:
+            previous = self._fleets.get(old.name)
+            self._fleets[old.name] = fleet
+        self._update(
+            old.name,
+            lambda e: replace(target, status="InService", last_modified_time=self._clock.now()),
+        )
+        if previous is not None:  # drained: new requests already go to the new fleet
+            previous.stop()
+
+    def _rescale(self, old: Endpoint, target: Endpoint) -> None:
+        try:
+            with self._lock:
+                fleet = self._fleets.get(old.name)
+            if fleet is not None:
+                for variant in target.variants:
+                    workers = fleet.workers[variant.name]
+                    model_dir = self._models_root(old) / variant.name / "model"
+                    while len(workers) < variant.instances:
+                        worker = self._start_worker(variant, model_dir)
+                        _wait_for_ping(worker)
+                        workers.append(worker)
+                    while len(workers) > variant.instances:
+                        Fleet(workers={variant.name: [workers.pop()]}).stop()
+        except Exception as error:
+            reason = str(getattr(error, "message", error))[:1024]
+            self._update(
+                old.name,
+                lambda e: replace(
+                    e,
+                    status="InService",
+                    failure_reason=reason,
+                    last_modified_time=self._clock.now(),
+                ),
+            )
+            return
+        self._update(
+            old.name,
+            lambda e: replace(target, status="InService", last_modified_time=self._clock.now()),
+        )
 
     def describe_endpoint(self, name: str) -> Endpoint:
         found = self._store.find_resource(SERVICE, KIND, name)
@@ -364,7 +482,7 @@ class Endpoints:
         if found is None:
             raise ValidationError(f"Endpoint {name} of account {self._account_id} not found.")
         endpoint = Endpoint.from_body(found.body)
-        if endpoint.status != "InService":
+        if endpoint.status not in ("InService", "Updating"):
             raise ValidationError(
                 f"Endpoint {name} of account {self._account_id} is {endpoint.status}, not "
                 "InService: wait for DescribeEndpoint to say InService."
@@ -439,7 +557,7 @@ class Endpoints:
                 if worker.alive():
                     worker.process.kill()
                     worker.process.wait()
-                model_dir = self._root / endpoint.name / variant.name / "model"
+                model_dir = self._models_root(endpoint) / variant.name / "model"
                 worker = self._start_worker(variant, model_dir)
                 _wait_for_ping(worker)
                 workers[index] = worker
@@ -506,7 +624,10 @@ def _wait_for_ping(worker: Worker) -> None:
             connection = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=2)
             try:
                 connection.request("GET", "/ping")
-                if connection.getresponse().status == 200:
+                response = connection.getresponse()
+                response.read()
+                response.close()
+                if response.status == 200:
                     return
             finally:
                 connection.close()
