@@ -826,3 +826,11 @@ def test_a_missing_driver_is_reported_with_the_extra_to_install(
 
     with pytest.raises(InvalidConfiguration, match=r"fogbank\[postgres\]"):
         ControlPlaneStore("postgresql+psycopg://fog@127.0.0.1:1/control")
+
+
+def test_all_resources_reads_past_the_first_page_in_name_order(store: ControlPlaneStore) -> None:
+    names = [f"job-{i:04d}" for i in range(1001)]  # one more than all_resources' page
+    for name in reversed(names):
+        store.put_resource("sagemaker", "training-job", name, f"arn:{name}", {})
+    store.put_resource("sagemaker", "model", "other", "arn:other", {})
+    assert [r.name for r in store.all_resources("sagemaker", "training-job")] == names

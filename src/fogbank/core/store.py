@@ -362,6 +362,17 @@ class ControlPlaneStore:
         token = _encode_token(page[-1].name) if len(rows) > max_results else None
         return page, token
 
+    def all_resources(self, service: str, kind: str) -> list[Resource]:
+        """Every resource of a kind, in name order: what a List* operation that filters
+        or sorts on more than the name reads before it pages."""
+        found: list[Resource] = []
+        token: str | None = None
+        while True:
+            page, token = self.list_resources(service, kind, max_results=1000, next_token=token)
+            found.extend(page)
+            if token is None:
+                return found
+
     def delete_resource(self, service: str, kind: str, name: str) -> None:
         """Delete the resource and the tags on its ARN; a missing one is not found."""
         key = _resource_key(service, kind, name)

@@ -38,14 +38,10 @@ class SageMakerTags:
     def _require(self, resource_arn: str) -> None:
         kind, _, name = resource_arn.rpartition(":")[2].partition("/")
         stored = KINDS.get(kind)
-        if stored is not None and name:
-            token: str | None = None
-            while True:
-                page, token = self._store.list_resources(
-                    SERVICE, stored, max_results=1000, next_token=token
-                )
-                if any(r.arn == resource_arn for r in page):
-                    return
-                if token is None:
-                    break
+        if (
+            stored is not None
+            and name
+            and any(r.arn == resource_arn for r in self._store.all_resources(SERVICE, stored))
+        ):
+            return
         raise ResourceNotFound(f"Resource {resource_arn!r} does not exist; check the ARN.")

@@ -433,7 +433,7 @@ class Endpoints:
             raise ValidationException(
                 f"SortBy must be one of {', '.join(SORT_KEYS)}; got {sort_by!r}."
             )
-        endpoints = [Endpoint.from_body(r.body) for r in self._all()]
+        endpoints = [Endpoint.from_body(r.body) for r in self._store.all_resources(SERVICE, KIND)]
         kept = [
             e
             for e in endpoints
@@ -574,17 +574,6 @@ class Endpoints:
             self._store.put_resource(
                 SERVICE, KIND, name, changed.arn, changed.to_body(), state=changed.status
             )
-
-    def _all(self) -> list[Any]:
-        found: list[Any] = []
-        token: str | None = None
-        while True:
-            batch, token = self._store.list_resources(
-                SERVICE, KIND, max_results=1000, next_token=token
-            )
-            found.extend(batch)
-            if token is None:
-                return found
 
     def close(self) -> None:
         with self._lock:

@@ -248,7 +248,9 @@ class Hosting:
             raise ValidationException(
                 f"SortBy must be one of {', '.join(SORT_KEYS)}; got {sort_by!r}."
             )
-        items = [HostingResource.from_body(r.body) for r in self._all(kind)]
+        items = [
+            HostingResource.from_body(r.body) for r in self._store.all_resources(SERVICE, kind)
+        ]
 
         def keep(item: HostingResource) -> bool:
             return (
@@ -269,14 +271,3 @@ class Hosting:
             operation=operation,
         )
         return HostingPage(tuple(chosen), token)
-
-    def _all(self, kind: str) -> list[Any]:
-        found: list[Any] = []
-        token: str | None = None
-        while True:
-            batch, token = self._store.list_resources(
-                SERVICE, kind, max_results=1000, next_token=token
-            )
-            found.extend(batch)
-            if token is None:
-                return found

@@ -222,7 +222,9 @@ class TrainingJobs:
         sort_order: str = "Ascending",
     ) -> TrainingJobPage:
         """ListTrainingJobs: filters, then sorted, then paged by an opaque token."""
-        jobs = [self.describe_training_job(r.name) for r in self._all()]
+        jobs = [
+            self.describe_training_job(r.name) for r in self._store.all_resources(SERVICE, KIND)
+        ]
 
         def keep(job: TrainingJob) -> bool:
             modified = job.last_modified_time or job.creation_time
@@ -296,7 +298,7 @@ class TrainingJobs:
         require_group(group)
         job_prefix = prefix.split("/", 1)[0]
         found = []
-        for resource in self._all():
+        for resource in self._store.all_resources(SERVICE, KIND):
             if not resource.name.startswith(job_prefix):
                 continue
             job = TrainingJob.from_body(resource.body)
@@ -322,17 +324,6 @@ class TrainingJobs:
 
     def arn(self, name: str) -> str:
         return make_arn("sagemaker", self._region, self._account_id, f"training-job/{name.lower()}")
-
-    def _all(self) -> list[Any]:
-        found: list[Any] = []
-        token: str | None = None
-        while True:
-            page, token = self._store.list_resources(
-                SERVICE, KIND, max_results=1000, next_token=token
-            )
-            found.extend(page)
-            if token is None:
-                return found
 
     def _updater(self, name: str) -> Callable[[Callable[[TrainingJob], TrainingJob]], TrainingJob]:
         def update(change: Callable[[TrainingJob], TrainingJob]) -> TrainingJob:
