@@ -187,3 +187,56 @@ def test_update_endpoint_swaps_to_the_new_configuration_blue_green(
     answer = runtime.invoke_endpoint(EndpointName="clicks", ContentType="text/csv", Body="1,2,3,4")
     answer["Body"].read()
     assert answer["InvokedProductionVariant"] == "green"
+
+
+def test_data_capture_writes_sampled_calls_as_model_monitor_reads_them(
+    trained: Fogbank, clients: tuple[Any, Any]
+) -> None:
+    sagemaker, runtime = clients
+    sagemaker.create_model(
+        ModelName="captured",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={
+            "Image": XGBOOST_IMAGE,
+            "ModelDataUrl": "s3://data/output/serve-me/output/model.tar.gz",
+        },
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="cfg",
+        ProductionVariants=[{**_variant("blue", 1.0), "ModelName": "captured"}],
+        DataCaptureConfig={
+            "EnableCapture": True,
+            "InitialSamplingPercentage": 100,
+            "DestinationS3Uri": "s3://data/capture",
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        },
+    )
+    sagemaker.create_endpoint(EndpointName="clicks", EndpointConfigName="cfg")
+    _wait_in_service(sagemaker)
+    for accept in ("text/csv", "application/json"):
+        answer = runtime.invoke_endpoint(
+            EndpointName="clicks", ContentType="text/csv", Accept=accept, Body="1,2,3,4"
+        )
+        answer["Body"].read()
+    keys = sorted(o.key for o in trained.lake.iter_objects("data", "capture/"))
+    assert len(keys) == 2
+    for key in keys:
+        # <dest>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl
+        parts = key.split("/")
+        assert parts[:3] == ["capture", "clicks", "blue"] and len(parts) == 8
+        assert [len(p) for p in parts[3:7]] == [4, 2, 2, 2] and parts[7].endswith(".jsonl")
+    lines = [json.loads(trained.lake.read(f"s3://data/{key}")) for key in keys]
+    inputs = [line["captureData"]["endpointInput"] for line in lines]
+    assert {(i["mode"], i["encoding"], i["data"]) for i in inputs} == {("INPUT", "CSV", "1,2,3,4")}
+    outputs = sorted(
+        (o["observedContentType"].split(";")[0], o["encoding"], o["mode"])
+        for o in (line["captureData"]["endpointOutput"] for line in lines)
+    )
+    assert outputs == [("application/json", "JSON", "OUTPUT"), ("text/csv", "CSV", "OUTPUT")]
+    json_output = next(
+        line["captureData"]["endpointOutput"]["data"]
+        for line in lines
+        if line["captureData"]["endpointOutput"]["encoding"] == "JSON"
+    )
+    assert "predictions" in json.loads(json_output)
+    assert all(line["eventVersion"] == "0" and line["eventMetadata"]["eventId"] for line in lines)

@@ -4,7 +4,8 @@ The XGBoost and linear learner models the train stage made become two production
 variants of one endpoint (weights 0.8 and 0.2, one instance each, A/B testing as
 SageMaker users do it); the held-out test rows are scored through InvokeEndpoint with
 boto3 in requests of 1,000 CSV rows, the answers' variants are counted and the AUC of
-the returned scores is checked against the test labels; then the endpoint is deleted.
+the returned scores is checked against the test labels; half the calls are captured for
+Model Monitor (DataCaptureConfig); then the endpoint is deleted.
 """
 
 from __future__ import annotations
@@ -68,8 +69,16 @@ def serve(ctx: DemoContext, progress: Progress) -> StageOutcome:
                         "InitialVariantWeight": weight,
                     }
                 )
+            capture_prefix = f"s3://{ctx.options.bucket}/capture"
             sagemaker.create_endpoint_config(
-                EndpointConfigName=endpoint, ProductionVariants=production
+                EndpointConfigName=endpoint,
+                ProductionVariants=production,
+                DataCaptureConfig={
+                    "EnableCapture": True,
+                    "InitialSamplingPercentage": 50,
+                    "DestinationS3Uri": capture_prefix,
+                    "CaptureOptions": [{"CaptureMode": "InputAndOutput"}],
+                },
             )
             started = time.perf_counter()
             sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=endpoint)
@@ -96,6 +105,9 @@ def serve(ctx: DemoContext, progress: Progress) -> StageOutcome:
         finally:
             sagemaker.close()
             runtime.close()
+    captured = sum(
+        1 for _ in ctx.fogbank.lake.iter_objects(ctx.options.bucket, f"capture/{endpoint}/")
+    )
     auc = roc_auc(labels, scores)
     if not auc > 0.6:
         raise RuntimeError(f"the endpoint's scores have an AUC of {auc:.3f} on the test rows")
@@ -104,7 +116,8 @@ def serve(ctx: DemoContext, progress: Progress) -> StageOutcome:
     return StageOutcome(
         f"endpoint {endpoint} InService in {ready:.1f} s with variants xgboost (weight 0.8) "
         f"and linear-learner (0.2); {len(rows):,} test rows scored in {requests} "
-        f"InvokeEndpoint requests ({spread}); AUC {auc:.3f} on the test labels; endpoint "
-        "deleted",
+        f"InvokeEndpoint requests ({spread}); AUC {auc:.3f} on the test labels; "
+        f"{captured} of them captured (50% sampling) under s3://{ctx.options.bucket}/capture/"
+        f"{endpoint}/<variant>/yyyy/mm/dd/hh/; endpoint deleted",
         {"InvokeRequests": float(requests), "ServedAUC": auc, "SecondsToInService": ready},
     )

@@ -35,6 +35,7 @@ from fogbank.core.clock import Clock, SystemClock
 from fogbank.core.errors import FogbankError, ModelError, ValidationError, ValidationException
 from fogbank.core.store import ControlPlaneStore
 from fogbank.lake.engine import Lake
+from fogbank.ml.hosting.capture import DataCapture
 from fogbank.ml.hosting.engine import Hosting
 from fogbank.ml.listing import page
 from fogbank.ml.training.images import REPOSITORIES
@@ -511,17 +512,29 @@ class Endpoints:
                         f"/aws/sagemaker/Endpoints/{name}"
                     ),
                 )
-            return Invocation(
+            answer = Invocation(
                 reply,
                 reply_headers.get("content-type", accept or "application/json"),
                 variant.name,
                 reply_headers.get("x-amzn-sagemaker-custom-attributes"),
             )
+            self._capture(endpoint, answer, (headers["Content-Type"], body))
+            return answer
         raise ModelError(
             f"Endpoint {name}'s variant {variant.name} has no instance that answers; the "
             "instances were restarted three times. See their logs under "
             f"{self._root / name / variant.name}."
         )
+
+    def _capture(self, endpoint: Endpoint, answer: Invocation, request: tuple[str, bytes]) -> None:
+        """DataCaptureConfig: the sampled calls, as Model Monitor reads them."""
+        config = self._hosting.describe_endpoint_config(endpoint.config)
+        capture = DataCapture(config.request.get("DataCaptureConfig"), self._random)
+        if not capture.sampled():
+            return
+        when = self._clock.now()
+        line = capture.record(when, request, (answer.content_type, answer.body))
+        capture.write(self._lake, endpoint.name, answer.variant, when, line)
 
     def _choose(self, endpoint: Endpoint, target: str | None) -> Variant:
         if target is not None:
