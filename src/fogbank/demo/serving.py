@@ -109,7 +109,9 @@ def serve(ctx: DemoContext, progress: Progress) -> StageOutcome:
         1 for _ in ctx.fogbank.lake.iter_objects(ctx.options.bucket, f"capture/{endpoint}/")
     )
     auc = roc_auc(labels, scores)
-    if not auc > 0.6:
+    # On the full demo's 10,000 test rows (about 450 clicks) the models rank far above
+    # chance; a small run's few clicks make the AUC too noisy to check.
+    if labels.sum() >= 200 and not auc > 0.6:
         raise RuntimeError(f"the endpoint's scores have an AUC of {auc:.3f} on the test rows")
     spread = ", ".join(f"{name} {count}" for name, count in sorted(variants.items()))
     requests = sum(variants.values())
