@@ -213,6 +213,9 @@ def test_data_capture_writes_sampled_calls_as_model_monitor_reads_them(
     )
     sagemaker.create_endpoint(EndpointName="clicks", EndpointConfigName="cfg")
     _wait_in_service(sagemaker)
+    # As on AWS, a running endpoint outlives its configuration and model.
+    sagemaker.delete_endpoint_config(EndpointConfigName="cfg")
+    sagemaker.delete_model(ModelName="captured")
     for accept in ("text/csv", "application/json"):
         answer = runtime.invoke_endpoint(
             EndpointName="clicks", ContentType="text/csv", Accept=accept, Body="1,2,3,4"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import numpy as np
 import scipy.sparse
@@ -99,24 +99,21 @@ def check_labels(plan: Plan, labels: np.ndarray, source: str) -> None:
 # Training data: in memory (File mode) or streamed pass by pass (Pipe mode)
 
 
-class TrainingData:
+class TrainingData(Protocol):
     """Where the mini-batches come from. ``head`` is the scaler's sample (the first
     rows, as AWS reads them); ``sample`` the rows that select a model when there is no
     validation channel; ``batches`` one pass in mini-batches."""
 
     dim: int
 
-    def head(self, count: int) -> Table:
-        raise NotImplementedError
+    def head(self, count: int) -> Table: ...
 
-    def sample(self, count: int) -> Table:
-        raise NotImplementedError
+    def sample(self, count: int) -> Table: ...
 
-    def batches(self, epoch: int, size: int) -> Iterator[Table]:
-        raise NotImplementedError
+    def batches(self, epoch: int, size: int) -> Iterator[Table]: ...
 
 
-class InMemory(TrainingData):
+class InMemory:
     """File mode: the channel read once; every pass slices the same arrays (views)."""
 
     def __init__(self, table: Table) -> None:
@@ -137,7 +134,7 @@ class InMemory(TrainingData):
             yield self.table.rows(start, start + size)
 
 
-class Streamed(TrainingData):
+class Streamed:
     """Pipe mode: pass ``n`` reads the channel's FIFO ``n``; nothing is kept but the
     scaler's sample (the first rows of pass 0, which that pass then replays)."""
 

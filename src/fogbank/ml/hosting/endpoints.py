@@ -57,6 +57,8 @@ class Variant:
     algorithm: str
     weight: float
     instances: int
+    model_data_url: str
+    environment: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class Endpoint:
     creation_time: datetime
     last_modified_time: datetime
     failure_reason: str | None = None
+    capture: dict[str, Any] | None = None
+    """The configuration's DataCaptureConfig, kept: the endpoint outlives its configuration."""
 
     def to_body(self) -> dict[str, Any]:
         return {
@@ -80,6 +84,7 @@ class Endpoint:
             "creation_time": self.creation_time.isoformat(),
             "last_modified_time": self.last_modified_time.isoformat(),
             "failure_reason": self.failure_reason,
+            "capture": self.capture,
         }
 
     @classmethod
@@ -93,6 +98,7 @@ class Endpoint:
             datetime.fromisoformat(body["creation_time"]),
             datetime.fromisoformat(body["last_modified_time"]),
             body.get("failure_reason"),
+            body.get("capture"),
         )
 
 
@@ -171,7 +177,16 @@ class Endpoints:
         config = self._hosting.describe_endpoint_config(config_name)
         variants = tuple(self._variant(v) for v in config.request["ProductionVariants"])
         now = self._clock.now()
-        endpoint = Endpoint(name, arn, config.name, "Creating", variants, now, now)
+        endpoint = Endpoint(
+            name,
+            arn,
+            config.name,
+            "Creating",
+            variants,
+            now,
+            now,
+            capture=config.request.get("DataCaptureConfig"),
+        )
         self._store.put_resource(
             SERVICE, KIND, name, arn, endpoint.to_body(), state="Creating", create_only=True
         )
@@ -212,6 +227,8 @@ class Endpoints:
             algorithm,
             float(spec.get("InitialVariantWeight", 1.0)),
             int(spec.get("InitialInstanceCount", 1)),
+            str(containers[0]["ModelDataUrl"]),
+            dict(containers[0].get("Environment") or {}),
         )
 
     def _deploy(self, endpoint: Endpoint) -> None:
@@ -256,8 +273,7 @@ class Endpoints:
 
     def _model_dir(self, root: Path, variant: Variant) -> Path:
         """The variant's model.tar.gz, fetched from the lake and extracted once."""
-        model = self._hosting.describe_model(variant.model)
-        url = str(model.containers[0]["ModelDataUrl"])
+        url = variant.model_data_url
         folder = root / variant.name / "model"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -277,8 +293,7 @@ class Endpoints:
         port = free_port()
         log = (model_dir.parent / f"instance-{port}.log").open("ab")
         env = {**os.environ, "SAGEMAKER_BIND_TO_PORT": str(port), "PYTHONUNBUFFERED": "1"}
-        model = self._hosting.describe_model(variant.model)
-        env.update(model.containers[0].get("Environment") or {})
+        env.update(variant.environment)
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -309,7 +324,13 @@ class Endpoints:
         endpoint = self._require_in_service(name)
         config = self._hosting.describe_endpoint_config(config_name)
         variants = tuple(self._variant(v) for v in config.request["ProductionVariants"])
-        target = replace(endpoint, config=config.name, variants=variants, failure_reason=None)
+        target = replace(
+            endpoint,
+            config=config.name,
+            variants=variants,
+            failure_reason=None,
+            capture=config.request.get("DataCaptureConfig"),
+        )
         self._update(
             name, lambda e: replace(e, status="Updating", last_modified_time=self._clock.now())
         )
@@ -528,8 +549,7 @@ class Endpoints:
 
     def _capture(self, endpoint: Endpoint, answer: Invocation, request: tuple[str, bytes]) -> None:
         """DataCaptureConfig: the sampled calls, as Model Monitor reads them."""
-        config = self._hosting.describe_endpoint_config(endpoint.config)
-        capture = DataCapture(config.request.get("DataCaptureConfig"), self._random)
+        capture = DataCapture(endpoint.capture, self._random)
         if not capture.sampled():
             return
         when = self._clock.now()

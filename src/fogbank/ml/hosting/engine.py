@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from fogbank.core.clock import Clock, SystemClock
-from fogbank.core.errors import FogbankError, ValidationException
+from fogbank.core.errors import FogbankError, ResourceInUseException, ValidationException
 from fogbank.core.ids import arn as make_arn
 from fogbank.core.store import ControlPlaneStore
 from fogbank.lake.engine import Lake
@@ -210,18 +210,14 @@ class Hosting:
     def _create(
         self, kind: str, item: HostingResource, noun: str, tags: list[dict[str, str]] | None
     ) -> None:
-        if self._store.find_resource(SERVICE, kind, item.name) is not None:
-            raise ValidationException(f'Cannot create already existing {noun} "{item.arn}".')
         try:
             self._store.put_resource(
                 SERVICE, kind, item.name, item.arn, item.to_body(), create_only=True
             )
-        except Exception as error:  # a racing create of the same name
-            if type(error).__name__ == "ResourceInUseException":
-                raise ValidationException(
-                    f'Cannot create already existing {noun} "{item.arn}".'
-                ) from None
-            raise
+        except ResourceInUseException:
+            raise ValidationException(
+                f'Cannot create already existing {noun} "{item.arn}".'
+            ) from None
         if tags:
             self._store.tag_resource(item.arn, {t["Key"]: t.get("Value", "") for t in tags})
 

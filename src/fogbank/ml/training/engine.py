@@ -24,6 +24,7 @@ from typing import Any
 from fogbank.core.clock import Clock, SystemClock
 from fogbank.core.errors import (
     ResourceInUse,
+    ResourceInUseException,
     ResourceNotFoundException,
     ValidationException,
 )
@@ -164,13 +165,11 @@ class TrainingJobs:
             self._store.put_resource(
                 SERVICE, KIND, name, job.arn, job.to_body(), state=job.status, create_only=True
             )
-        except Exception as error:
-            if type(error).__name__ == "ResourceInUseException":
-                raise ResourceInUse(
-                    "Training job names must be unique within an AWS account and region, "
-                    f"and a training job with this name already exists ({job.arn})."
-                ) from None
-            raise
+        except ResourceInUseException:
+            raise ResourceInUse(
+                "Training job names must be unique within an AWS account and region, "
+                f"and a training job with this name already exists ({job.arn})."
+            ) from None
         tags = {t["Key"]: t.get("Value", "") for t in request.get("Tags") or []}
         if tags:
             self._store.tag_resource(job.arn, tags)
@@ -202,9 +201,12 @@ class TrainingJobs:
             raise ValidationException(
                 f"Requested resource not found: there is no training job named {name!r}."
             )
-        job = TrainingJob.from_body(found.body)
+        return self._current(TrainingJob.from_body(found.body))
+
+    def _current(self, job: TrainingJob) -> TrainingJob:
+        """The job as it stands: one whose fogbank process died is Failed."""
         if job.status in (states.IN_PROGRESS, states.STOPPING) and not self._running_somewhere(job):
-            job = self._orphaned(job)
+            return self._orphaned(job)
         return job
 
     def list_training_jobs(
@@ -223,7 +225,8 @@ class TrainingJobs:
     ) -> TrainingJobPage:
         """ListTrainingJobs: filters, then sorted, then paged by an opaque token."""
         jobs = [
-            self.describe_training_job(r.name) for r in self._store.all_resources(SERVICE, KIND)
+            self._current(TrainingJob.from_body(r.body))
+            for r in self._store.all_resources(SERVICE, KIND)
         ]
 
         def keep(job: TrainingJob) -> bool:
