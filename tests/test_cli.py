@@ -53,6 +53,7 @@ def test_demo_runs_every_stage_and_records_the_run(runner: CliRunner, tmp_path: 
             "deliver",
             "train",
             "serve",
+            "transform",
         }
         trained = fogbank.training.list_training_jobs(status_equals="Completed").jobs
         assert sorted(j.algorithm for j in trained) == [

@@ -18,6 +18,7 @@ from fogbank.firehose.engine import Firehose
 from fogbank.lake.engine import Lake
 from fogbank.ml.hosting.endpoints import Endpoints
 from fogbank.ml.hosting.engine import Hosting
+from fogbank.ml.hosting.transform import TransformJobs
 from fogbank.ml.tags import SageMakerTags
 from fogbank.ml.training.engine import TrainingJobs
 from fogbank.query.engine import Queries
@@ -102,6 +103,15 @@ class Fogbank:
             account_id=self.config.account_id,
             region=self.config.region,
         )
+        self.transforms = TransformJobs(
+            self.config.home / "transform",
+            self.store,
+            self.lake,
+            self.hosting,
+            clock=self.clock,
+            account_id=self.config.account_id,
+            region=self.config.region,
+        )
         self.sagemaker_tags = SageMakerTags(self.store)
 
     def _queries(self) -> Queries:
@@ -119,6 +129,7 @@ class Fogbank:
         """Wipe every engine's state: what test suites ask for between tests."""
         scheduling = self.crawlers.schedule_settings
         self.training.reset()
+        self.transforms.reset()
         self.endpoints.reset()
         self.queries.close()
         self.crawlers.close()
@@ -132,6 +143,7 @@ class Fogbank:
 
     def close(self) -> None:
         self.training.close()
+        self.transforms.close()
         self.endpoints.close()
         self.queries.close()
         self.crawlers.close()

@@ -391,6 +391,7 @@ def _add_service_commands() -> None:
     # The service command groups import this module for _open and the consoles.
     from fogbank.cli_firehose import firehose_app
     from fogbank.cli_glue import glue_app
+    from fogbank.cli_hosting import endpoints_app, transform_app
     from fogbank.cli_query import query
     from fogbank.cli_streams import streams_app
     from fogbank.cli_training import logs_app, training_app
@@ -400,6 +401,8 @@ def _add_service_commands() -> None:
     app.add_typer(firehose_app, name="firehose")
     app.add_typer(training_app, name="training")
     app.add_typer(logs_app, name="logs")
+    app.add_typer(endpoints_app, name="endpoints")
+    app.add_typer(transform_app, name="transform")
     app.command("query")(query)
 
 

@@ -834,3 +834,23 @@ def test_all_resources_reads_past_the_first_page_in_name_order(store: ControlPla
         store.put_resource("sagemaker", "training-job", name, f"arn:{name}", {})
     store.put_resource("sagemaker", "model", "other", "arn:other", {})
     assert [r.name for r in store.all_resources("sagemaker", "training-job")] == names
+
+
+def test_put_metrics_records_each_value_with_the_same_dimensions_and_time(
+    store: ControlPlaneStore,
+) -> None:
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    store.put_metrics("ns", {"a": 1.0, "b": 2.5}, dimensions={"V": "x"}, timestamp=when)
+
+    points = store.get_metrics("ns", dimensions={"V": "x"})
+    assert sorted((p.name, p.value) for p in points) == [("a", 1.0), ("b", 2.5)]
+    assert {p.timestamp for p in points} == {when}
+
+
+def test_put_metrics_writes_nothing_when_one_value_is_not_finite(
+    store: ControlPlaneStore,
+) -> None:
+    with pytest.raises(ValidationException, match="ns/b"):
+        store.put_metrics("ns", {"a": 1.0, "b": math.nan})
+
+    assert store.get_metrics("ns") == []

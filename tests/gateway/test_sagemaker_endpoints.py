@@ -4,6 +4,7 @@ made, served by worker processes, routed by variant."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -121,10 +122,27 @@ def test_an_endpoint_whose_image_is_not_built_in_is_refused(
         EndpointConfigName="byo",
         ProductionVariants=[{**_variant("only", 1.0), "ModelName": "byo"}],
     )
-    with json_error(
-        "ValidationException", "not a SageMaker built-in algorithm", "container engine"
-    ):
-        sagemaker.create_endpoint(EndpointName="byo", EndpointConfigName="byo")
+    sagemaker.create_endpoint(EndpointName="byo", EndpointConfigName="byo")
+    # CreateEndpoint accepts it; the endpoint fails, saying why (no inference code, and no
+    # container engine to run the image itself)
+    described = _wait_settled(sagemaker, "byo")
+    assert described["EndpointStatus"] == "Failed"
+    reason = described["FailureReason"]
+    assert "not a SageMaker built-in algorithm" in reason
+    assert "container engine" in reason and "SAGEMAKER_PROGRAM" in reason
+    with json_error("ValidationError", "byo", "Failed"):
+        clients[1].invoke_endpoint(EndpointName="byo", Body=b"1", ContentType="text/csv")
+
+
+def _wait_settled(sagemaker: Any, name: str) -> dict[str, Any]:
+    """DescribeEndpoint once the endpoint is no longer Creating or Updating."""
+    deadline = time.monotonic() + 120
+    while True:
+        described: dict[str, Any] = sagemaker.describe_endpoint(EndpointName=name)
+        if described["EndpointStatus"] not in ("Creating", "Updating"):
+            return described
+        assert time.monotonic() < deadline, described
+        time.sleep(0.1)
 
 
 def _wait_in_service(sagemaker: Any) -> dict[str, Any]:

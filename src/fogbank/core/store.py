@@ -441,18 +441,32 @@ class ControlPlaneStore:
 
         As CloudWatch does, it refuses NaN and infinities.
         """
-        if not math.isfinite(value):
-            raise ValidationException(
-                f"The value {value!r} for metric {namespace}/{name} is not valid; "
-                "metric values must be finite numbers."
-            )
+        self.put_metrics(namespace, {name: value}, dimensions=dimensions, timestamp=timestamp)
+
+    def put_metrics(
+        self,
+        namespace: str,
+        values: Mapping[str, float],
+        *,
+        dimensions: Mapping[str, str] | None = None,
+        timestamp: datetime | None = None,
+    ) -> None:
+        """Record one point of each named metric, with the same dimensions and time, in
+        one transaction (PutMetricData with several MetricData entries)."""
+        for name, value in values.items():
+            if not math.isfinite(value):
+                raise ValidationException(
+                    f"The value {value!r} for metric {namespace}/{name} is not valid; "
+                    "metric values must be finite numbers."
+                )
         when = self._now() if timestamp is None else _utc(timestamp)
         dims = json.dumps(dict(dimensions or {}), sort_keys=True)
         with self._transaction(write=True) as conn:
-            series_id = _series_id(conn, namespace, name, dims)
-            conn.execute(
-                insert(_metric_points).values(series_id=series_id, timestamp=when, value=value)
-            )
+            for name, value in values.items():
+                series_id = _series_id(conn, namespace, name, dims)
+                conn.execute(
+                    insert(_metric_points).values(series_id=series_id, timestamp=when, value=value)
+                )
 
     def get_metrics(
         self,

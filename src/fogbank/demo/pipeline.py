@@ -29,6 +29,7 @@ from fogbank.demo.clickstream import (
 )
 from fogbank.demo.serving import serve
 from fogbank.demo.training import train
+from fogbank.demo.transform import transform
 from fogbank.lake.names import parse_location
 from fogbank.streams.consumer import Consumer
 from fogbank.streams.engine import PutRequest
@@ -665,7 +666,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("query", "Query it with Athena through boto3", query),
     Stage("deliver", "Stream it again through Firehose into Parquet", deliver),
     Stage("train", "Train linear learner, XGBoost and FM as SageMaker jobs", train),
-    Stage("serve", "Serve XGBoost and linear learner behind one endpoint", serve),
+    Stage("serve", "Serve linear learner and XGBoost behind one endpoint", serve),
+    Stage("transform", "Score the test split with a batch transform job", transform),
 )
 
 

@@ -1,11 +1,13 @@
 """The demo's serving stage: the trained models behind one SageMaker endpoint.
 
-The XGBoost and linear learner models the train stage made become two production
-variants of one endpoint (weights 0.8 and 0.2, one instance each, A/B testing as
-SageMaker users do it); the held-out test rows are scored through InvokeEndpoint with
-boto3 in requests of 1,000 CSV rows, the answers' variants are counted and the AUC of
-the returned scores is checked against the test labels; half the calls are captured for
-Model Monitor (DataCaptureConfig); then the endpoint is deleted.
+The linear learner and XGBoost models the train stage made become two production
+variants of one endpoint (weights 0.9 and 0.1, one instance each, a canary as SageMaker
+users run one); the held-out test rows are scored through InvokeEndpoint with boto3 in
+requests of 250 CSV rows, the answers' variants are counted, each variant's mean model
+and overhead latency read from the endpoint's metrics (AWS/SageMaker ModelLatency and
+OverheadLatency), and the AUC of the returned scores is checked against the test
+labels; half the calls are captured for Model Monitor (DataCaptureConfig); then the
+endpoint is deleted (the models stay, for the transform stage).
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ if TYPE_CHECKING:
     from fogbank.demo.pipeline import DemoContext, StageOutcome
 
 ROLE = "arn:aws:iam::000000000000:role/fogbank-demo-serving"
-ROWS_PER_REQUEST = 1000
-WEIGHTS = {"xgboost": 0.8, "linear-learner": 0.2}
+ROWS_PER_REQUEST = 250
+WEIGHTS = {"linear-learner": 0.9, "xgboost": 0.1}
 
 
 def serve(ctx: DemoContext, progress: Progress) -> StageOutcome:
@@ -113,13 +115,20 @@ def serve(ctx: DemoContext, progress: Progress) -> StageOutcome:
     # chance; a small run's few clicks make the AUC too noisy to check.
     if labels.sum() >= 200 and not auc > 0.6:
         raise RuntimeError(f"the endpoint's scores have an AUC of {auc:.3f} on the test rows")
-    spread = ", ".join(f"{name} {count}" for name, count in sorted(variants.items()))
+    measured = ctx.fogbank.endpoints.variant_metrics(endpoint)
     requests = sum(variants.values())
+    split = "; ".join(
+        f"{name} {count} calls ({count / requests:.0%}), model "
+        f"{(measured[name].model_latency_us or 0) / 1000:.1f} ms, overhead "
+        f"{(measured[name].overhead_latency_us or 0) / 1000:.1f} ms"
+        for name, count in sorted(variants.items())
+    )
+    weights = " and ".join(f"{name} ({weight:g})" for name, weight in WEIGHTS.items())
     return StageOutcome(
-        f"endpoint {endpoint} InService in {ready:.1f} s with variants xgboost (weight 0.8) "
-        f"and linear-learner (0.2); {len(rows):,} test rows scored in {requests} "
-        f"InvokeEndpoint requests ({spread}); AUC {auc:.3f} on the test labels; "
-        f"{captured} of them captured (50% sampling) under s3://{ctx.options.bucket}/capture/"
-        f"{endpoint}/<variant>/yyyy/mm/dd/hh/; endpoint deleted",
+        f"endpoint {endpoint} InService in {ready:.1f} s with variants {weights}; "
+        f"{len(rows):,} test rows scored in {requests} InvokeEndpoint requests: {split}; "
+        f"AUC {auc:.3f} on the test labels; {captured} calls captured (50% sampling) under "
+        f"s3://{ctx.options.bucket}/capture/{endpoint}/<variant>/yyyy/mm/dd/hh/; endpoint "
+        "deleted",
         {"InvokeRequests": float(requests), "ServedAUC": auc, "SecondsToInService": ready},
     )

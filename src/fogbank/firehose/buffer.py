@@ -16,6 +16,10 @@ JSON; or, with ``error``, the reason it has none). Records arrive without one;
 :meth:`RecordBuffer.repartition` replaces claimed records by their partitioned (and
 transformed) selves in one transaction, and ``claim(partitioned=True)`` takes one
 partition's records at a time, each partition buffered on its own thresholds.
+
+A Redshift destination also queues its COPYs here (table ``copies``): :meth:`RecordBuffer.
+complete` queues the staged object's COPY in the transaction that drops its records, and
+:meth:`RecordBuffer.claim_copy` hands the oldest one out, under a lease, when it is due.
 """
 
 from __future__ import annotations
@@ -47,6 +51,21 @@ CREATE TABLE totals (
 );
 INSERT INTO totals (id, bytes) VALUES (1, 0);
 """
+# A Redshift destination's COPYs still to run, one per staged object's manifest, in order.
+_COPIES = """
+CREATE TABLE IF NOT EXISTS copies (
+    id INTEGER PRIMARY KEY,
+    manifest TEXT NOT NULL,
+    error_key TEXT NOT NULL,
+    records INTEGER NOT NULL,
+    oldest_ms INTEGER NOT NULL,
+    first_try_ms INTEGER,
+    retry_at_ms INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    owner TEXT,
+    claimed_until_ms INTEGER NOT NULL DEFAULT 0
+);
+"""
 
 
 @dataclass(frozen=True)
@@ -62,6 +81,22 @@ class Claim:
     """The partition every record belongs to (a partitioned claim), else None."""
     errors: tuple[str | None, ...] = ()
     """Each record's partitioning failure (a partitioned claim), else empty."""
+
+
+@dataclass(frozen=True)
+class PendingCopy:
+    """A staged object whose COPY into the warehouse has not succeeded yet."""
+
+    id: int
+    manifest: str
+    """The manifest's key in the staging bucket."""
+    error_key: str
+    """Where the manifest goes if the COPY is given up (``<prefix>errors/manifests/...``)."""
+    records: int
+    oldest_ms: int
+    """The arrival time of the oldest record staged, epoch milliseconds."""
+    first_try_ms: int | None = None
+    attempts: int = 0
 
 
 class BufferFull(Exception):
@@ -87,13 +122,17 @@ class RecordBuffer:
                 if "part" not in columns:
                     conn.execute("ALTER TABLE records ADD COLUMN part TEXT")
                     conn.execute("ALTER TABLE records ADD COLUMN error TEXT")
+        tables = {row[0] for row in self._conn.execute("SELECT name FROM sqlite_master")}
+        if "copies" not in tables:  # a buffer from before Redshift destinations
+            with self._transaction() as conn:
+                conn.execute(_COPIES)
 
     @classmethod
     def create(cls, path: Path) -> RecordBuffer:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = durable_connection(path, busy_timeout_ms=_BUSY_TIMEOUT_MS)
         try:
-            conn.executescript(_SCHEMA)
+            conn.executescript(_SCHEMA + _COPIES)
         finally:
             conn.close()
         return cls(path)
@@ -226,14 +265,60 @@ class RecordBuffer:
             ).fetchall()
         return {str(row[0]) for row in rows}
 
-    def complete(self, owner: str) -> None:
-        """The owner's object is written: its records leave the buffer."""
+    def complete(self, owner: str, copy: PendingCopy | None = None) -> None:
+        """The owner's object is written: its records leave the buffer. With ``copy``
+        (a Redshift destination) its COPY is queued in the same transaction, so a staged
+        object is either still buffered or queued for its COPY, never neither."""
         with self._transaction() as conn:
+            if copy is not None:
+                conn.execute(
+                    "INSERT INTO copies (manifest, error_key, records, oldest_ms) "
+                    "VALUES (?, ?, ?, ?)",
+                    (copy.manifest, copy.error_key, copy.records, copy.oldest_ms),
+                )
             (size,) = conn.execute(
                 "SELECT COALESCE(SUM(length(data)), 0) FROM records WHERE owner = ?", (owner,)
             ).fetchone()
             conn.execute("DELETE FROM records WHERE owner = ?", (owner,))
             conn.execute("UPDATE totals SET bytes = MAX(bytes - ?, 0) WHERE id = 1", (size,))
+
+    def claim_copy(self, owner: str, now_ms: int, *, lease_ms: int) -> PendingCopy | None:
+        """The oldest queued COPY, when it is due (a failed one waits for its retry time,
+        and the ones behind it with it: COPYs run in the order their objects were staged)."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT id, manifest, error_key, records, oldest_ms, first_try_ms, attempts, "
+                "owner, claimed_until_ms, retry_at_ms FROM copies ORDER BY id LIMIT 1"
+            ).fetchone()
+            if row is None or row[9] > now_ms or (row[7] is not None and row[8] > now_ms):
+                return None
+            conn.execute(
+                "UPDATE copies SET owner = ?, claimed_until_ms = ? WHERE id = ?",
+                (owner, now_ms + lease_ms, row[0]),
+            )
+        return PendingCopy(*row[:7])
+
+    def copy_failed(self, copy: PendingCopy, first_try_ms: int, retry_at_ms: int) -> None:
+        """A COPY failed and will be tried again at ``retry_at_ms``."""
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE copies SET first_try_ms = ?, retry_at_ms = ?, attempts = attempts + 1, "
+                "owner = NULL, claimed_until_ms = 0 WHERE id = ?",
+                (first_try_ms, retry_at_ms, copy.id),
+            )
+
+    def copy_done(self, copy: PendingCopy) -> None:
+        """A COPY succeeded (or was given up): it leaves the queue."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM copies WHERE id = ?", (copy.id,))
+
+    def pending_copies(self) -> int:
+        """How many COPYs wait."""
+        with self._mutex:
+            if self._closed:
+                raise BufferClosed(self.path)
+            (count,) = self._conn.execute("SELECT COUNT(*) FROM copies").fetchone()
+        return int(count)
 
     def release(self, owner: str) -> None:
         """The owner's delivery failed: its records wait for the next try."""

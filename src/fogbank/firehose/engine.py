@@ -26,6 +26,12 @@ A KinesisStreamAsSource stream's records come from its Kinesis stream instead of
 the delivery loop reads it through the consumer library into the same buffer
 (:mod:`fogbank.firehose.source`), and they are delivered as DirectPut's are.
 
+A Redshift destination (:mod:`fogbank.firehose.redshift`) is delivered to its S3Configuration
+as above; each staged object's manifest is written and its COPY queued in the buffer in
+the transaction that drops the records, and :meth:`Firehose.deliver_due` then runs the
+queued COPYs into the warehouse (:mod:`fogbank.firehose.warehouse`, a DuckDB file under
+``<home>/warehouse/``), retrying a failed one for RetryOptions.DurationInSeconds.
+
 DeleteDeliveryStream delivers what is buffered, best effort, then drops what could not
 be delivered: AWS makes no promise for records still buffered at deletion.
 """
@@ -69,6 +75,7 @@ from fogbank.firehose.model import (
     StreamNames,
 )
 from fogbank.firehose.partitioning import DEFAULT_ACTIVE_PARTITIONS, FAILED_PART
+from fogbank.firehose.redshift import CopyOutcome, RedshiftDestination, RedshiftLoader
 from fogbank.firehose.source import (
     DIRECT_PUT,
     KINESIS_SOURCE,
@@ -76,6 +83,7 @@ from fogbank.firehose.source import (
     KinesisSource,
     SourceReaders,
 )
+from fogbank.firehose.warehouse import Warehouse
 from fogbank.lake.engine import Lake
 from fogbank.streams.engine import Streams
 
@@ -91,7 +99,6 @@ CLAIM_LEASE_MS = 5 * 60 * 1000
 _TICK_SECONDS = 0.1
 _MAX_BACKOFF_SECONDS = 60.0
 _UNSUPPORTED_DESTINATIONS = (
-    "RedshiftDestinationConfiguration",
     "ElasticsearchDestinationConfiguration",
     "AmazonopensearchserviceDestinationConfiguration",
     "AmazonOpenSearchServerlessDestinationConfiguration",
@@ -153,6 +160,7 @@ class Firehose:
         )
         self._writer = ObjectWriter(lake, self.catalog, clock, region, account_id)
         self.metrics = Metrics(store)
+        self._loader = RedshiftLoader(lake, root.parent / "warehouse", clock, self.metrics)
         self._own_streams: Streams | None = None
         self._sources = SourceReaders(self.streams, store, clock)
         root.mkdir(parents=True, exist_ok=True)
@@ -203,6 +211,13 @@ class Firehose:
         for name in self._names():
             self._delete(name, deliver=False)
         self.metrics = Metrics(self.store)  # counts not yet written go with the rest
+        self._loader.metrics = self.metrics
+
+    def warehouse(self, jdbc_url: str) -> Warehouse:
+        """The warehouse a Redshift destination's ClusterJDBCURL names (a DuckDB file
+        under ``<home>/warehouse/``): create the table there before delivering into it,
+        and read what was delivered, with :meth:`Warehouse.execute`."""
+        return self._loader.warehouse(jdbc_url)
 
     def arn(self, name: str) -> str:
         return f"arn:aws:firehose:{self.region}:{self.account_id}:deliverystream/{name}"
@@ -217,12 +232,13 @@ class Firehose:
         kinesis_source: Mapping[str, Any] | None = None,
         extended_s3: Mapping[str, Any] | None = None,
         s3: Mapping[str, Any] | None = None,
+        redshift: Mapping[str, Any] | None = None,
         encryption: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         other_destinations: Sequence[str] = (),
     ) -> str:
         """CreateDeliveryStream: a DirectPut or KinesisStreamAsSource stream with one S3
-        destination; its ARN."""
+        or Redshift destination; its ARN."""
         if stream_type not in STREAM_TYPES:
             raise InvalidArgumentException(
                 f"DeliveryStreamType {stream_type} is {NOT_YET}; create a DirectPut or "
@@ -238,14 +254,19 @@ class Firehose:
                 f"{other} is {NOT_YET}; fogbank delivers to S3 "
                 "(ExtendedS3DestinationConfiguration)."
             )
-        if (extended_s3 is None) == (s3 is None):
+        if sum(given is not None for given in (extended_s3, s3, redshift)) != 1:
             raise InvalidArgumentException(
-                "Give exactly one destination: ExtendedS3DestinationConfiguration or "
-                "S3DestinationConfiguration."
+                "Give exactly one destination: ExtendedS3DestinationConfiguration, "
+                "S3DestinationConfiguration or RedshiftDestinationConfiguration."
             )
-        destination = S3Destination.parse(
-            extended_s3 if extended_s3 is not None else s3 or {}, extended=extended_s3 is not None
-        )
+        warehouse = RedshiftDestination.parse(redshift) if redshift is not None else None
+        if warehouse is not None:
+            destination = warehouse.staging
+        else:
+            destination = S3Destination.parse(
+                extended_s3 if extended_s3 is not None else s3 or {},
+                extended=extended_s3 is not None,
+            )
         source = None
         if stream_type == KINESIS_SOURCE:
             source = KinesisSource.parse(kinesis_source, self.streams())
@@ -281,6 +302,8 @@ class Firehose:
         }
         if source is not None:
             body["source"] = source.body(now)
+        if warehouse is not None:
+            body["redshift"] = warehouse.config
         try:
             self.store.put_resource(
                 SERVICE, KIND, name, self.arn(name), body, state="1", create_only=True
@@ -321,6 +344,7 @@ class Firehose:
             destination=S3Destination(dict(body["destination"]), bool(body["extended"])),
             encryption=_encryption_now(body["encryption"], now),
             source=body.get("source"),
+            redshift=RedshiftDestination.from_body(body),
         )
 
     def list_delivery_streams(
@@ -355,6 +379,7 @@ class Firehose:
         *,
         extended_s3: Mapping[str, Any] | None = None,
         s3: Mapping[str, Any] | None = None,
+        redshift: Mapping[str, Any] | None = None,
         other_destinations: Sequence[str] = (),
     ) -> None:
         """UpdateDestination: the version named must be the current one; it moves on by 1."""
@@ -373,6 +398,30 @@ class Firehose:
                 f"version of Firehose {name}, {resource.state}: describe the stream again and "
                 "pass its VersionId."
             )
+        warehouse = RedshiftDestination.from_body(resource.body)
+        if (warehouse is not None) != (redshift is not None) or (
+            redshift is not None and (extended_s3 is not None or s3 is not None)
+        ):
+            kind = "a Redshift" if warehouse is not None else "an S3"
+            raise InvalidArgumentException(
+                f"Firehose {name} has {kind} destination; changing the destination's type "
+                f"is {NOT_YET}. Give "
+                + ("RedshiftDestinationUpdate" if warehouse is not None else "an S3 update")
+                + ", or create a new stream."
+            )
+        if warehouse is not None and redshift is not None:
+            changed_warehouse = warehouse.updated(redshift)
+            self._replace_destination(
+                name,
+                resource,
+                {
+                    **resource.body,
+                    "destination": changed_warehouse.staging.config,
+                    "redshift": changed_warehouse.config,
+                    "updated_ms": self._now_ms(),
+                },
+            )
+            return
         current = S3Destination(dict(resource.body["destination"]), bool(resource.body["extended"]))
         update = extended_s3 if extended_s3 is not None else s3 or {}
         feature = "DynamicPartitioningConfiguration"
@@ -390,6 +439,9 @@ class Firehose:
             "extended": changed.extended,
             "updated_ms": self._now_ms(),
         }
+        self._replace_destination(name, resource, body)
+
+    def _replace_destination(self, name: str, resource: Resource, body: dict[str, Any]) -> None:
         replaced = self.store.replace_resource(
             SERVICE,
             KIND,
@@ -496,7 +548,24 @@ class Firehose:
                 if delivery is None:
                     break
                 made.append(delivery)
+            self.copy_pending(stream)
         return made
+
+    def copy_pending(self, name: str) -> list[CopyOutcome]:
+        """A Redshift destination's queued COPYs that are due, in order (deliver_due runs
+        them after staging): what each did. A failed COPY is retried later, or given up."""
+        resource = self.store.find_resource(SERVICE, KIND, name)
+        warehouse = RedshiftDestination.from_body(resource.body) if resource else None
+        if warehouse is None:
+            return []
+        try:
+            return self._loader.run(name, warehouse, self._buffer(name))
+        except (BufferClosed, ResourceNotFoundException):
+            return []
+
+    def pending_copies(self, name: str) -> int:
+        """How many staged objects of ``name`` wait for their COPY."""
+        return self._buffer(name).pending_copies()
 
     def read_sources(self, name: str | None = None) -> int:
         """One turn of reading each KinesisStreamAsSource stream (``name``, or all) into
@@ -533,6 +602,7 @@ class Firehose:
         if resource is None:
             return None
         destination = S3Destination(dict(resource.body["destination"]), True)
+        warehouse = RedshiftDestination.from_body(resource.body)
         partitioned = destination.dynamic_partitioning
         try:
             buffer = self._buffer(name)
@@ -551,16 +621,19 @@ class Firehose:
             return None
         if claim is None:
             return None
+        copy = None
         try:
             delivery = self._writer.write(
                 name, self.arn(name), int(resource.state), destination, claim
             )
+            if warehouse is not None and delivery.key:
+                copy = self._loader.stage(name, int(resource.state), warehouse, delivery.key, claim)
         except BaseException:
             with contextlib.suppress(BufferClosed):
                 buffer.release(claim.owner)
             raise
         with contextlib.suppress(BufferClosed):
-            buffer.complete(claim.owner)
+            buffer.complete(claim.owner, copy)
         self.metrics.delivered(
             name,
             delivery,

@@ -8,6 +8,10 @@ each delivery, and FailedConversion.Records / FailedProcessing.Records for recor
 sent to the error output. With dynamic partitioning: PartitionCount (the active
 partitions), PartitionCountExceeded (1 when records were refused for opening a partition
 past the limit, else 0) and JQProcessing.Duration (milliseconds spent in the jq query).
+A Redshift destination adds, per COPY: DeliveryToRedshift.Success (1, or 0 for a COPY
+that failed), DeliveryToRedshift.Records and DeliveryToRedshift.Bytes (rows loaded, bytes
+read from the staged objects) and DeliveryToRedshift.DataFreshness (the age, in seconds,
+of the oldest record loaded); its staging writes count as DeliveryToS3.*.
 ``fogbank firehose ls`` sums them.
 """
 
@@ -38,8 +42,12 @@ SHOWN = (
     "PartitionCount",
     "PartitionCountExceeded",
     "JQProcessing.Duration",
+    "DeliveryToRedshift.Records",
+    "DeliveryToRedshift.Bytes",
+    "DeliveryToRedshift.Success",
+    "DeliveryToRedshift.DataFreshness",
 )
-_LATEST = ("DeliveryToS3.DataFreshness", "PartitionCount")
+_LATEST = ("DeliveryToS3.DataFreshness", "PartitionCount", "DeliveryToRedshift.DataFreshness")
 
 
 class Metrics:
@@ -90,6 +98,16 @@ class Metrics:
             self._put(name, "JQProcessing.Duration", made.jq_ms)
         if made.errors:
             self._put(name, "FailedProcessing.Records", made.errors)
+
+    def copied(self, name: str, records: int, size: int, *, freshness_ms: int) -> None:
+        """A COPY into the warehouse loaded ``records`` rows."""
+        self._put(name, "DeliveryToRedshift.Success", 1)
+        self._put(name, "DeliveryToRedshift.Records", records)
+        self._put(name, "DeliveryToRedshift.Bytes", size)
+        self._put(name, "DeliveryToRedshift.DataFreshness", freshness_ms / 1000)
+
+    def copy_failed(self, name: str) -> None:
+        self._put(name, "DeliveryToRedshift.Success", 0)
 
     def failed(self, name: str) -> None:
         self._put(name, "DeliveryToS3.Success", 0)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fogbank.firehose.destination import S3Destination
+
+if TYPE_CHECKING:
+    from fogbank.firehose.redshift import RedshiftDestination
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class DeliveryStream:
     encryption: Encryption
     source: dict[str, Any] | None = None
     """A KinesisStreamAsSource stream's source, as the control plane keeps it."""
+    redshift: RedshiftDestination | None = None
+    """A Redshift destination (``destination`` is then its S3Configuration)."""
 
 
 @dataclass(frozen=True)

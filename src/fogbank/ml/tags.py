@@ -16,6 +16,7 @@ KINDS = {
     "model": "model",
     "endpoint-config": "endpoint-config",
     "endpoint": "endpoint",
+    "transform-job": "transform-job",
 }
 
 

@@ -2,7 +2,8 @@
 
 Parameters arrive parsed and validated against botocore's firehose model (``Data``
 already decoded from base64); destination configurations pass through in their AWS
-shape, which :class:`~fogbank.firehose.destination.S3Destination` reads.
+shape, which :class:`~fogbank.firehose.destination.S3Destination` and
+:class:`~fogbank.firehose.redshift.RedshiftDestination` read.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ OPERATIONS = Operations()
 
 def _others(p: dict[str, Any], suffix: str) -> list[str]:
     """The destinations (and sources) given that fogbank does not deliver to yet."""
-    ours = {f"S3Destination{suffix}", f"ExtendedS3Destination{suffix}"}
+    ours = {
+        f"S3Destination{suffix}",
+        f"ExtendedS3Destination{suffix}",
+        f"RedshiftDestination{suffix}",
+    }
     named = [k for k in p if k.endswith(f"Destination{suffix}") and k not in ours]
     if suffix == "Configuration":
         named += [k for k in ("MSKSourceConfiguration", "DatabaseSourceConfiguration") if k in p]
@@ -37,6 +42,7 @@ def create_delivery_stream(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
         kinesis_source=p.get("KinesisStreamSourceConfiguration"),
         extended_s3=p.get("ExtendedS3DestinationConfiguration"),
         s3=p.get("S3DestinationConfiguration"),
+        redshift=p.get("RedshiftDestinationConfiguration"),
         encryption=p.get("DeliveryStreamEncryptionConfigurationInput"),
         tags={t["Key"]: t.get("Value", "") for t in p.get("Tags", [])},
         other_destinations=_others(p, "Configuration"),
@@ -74,6 +80,7 @@ def update_destination(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
         p["DestinationId"],
         extended_s3=p.get("ExtendedS3DestinationUpdate"),
         s3=p.get("S3DestinationUpdate"),
+        redshift=p.get("RedshiftDestinationUpdate"),
         other_destinations=_others(p, "Update"),
     )
     return {}
@@ -148,13 +155,7 @@ def _description(d: DeliveryStream) -> dict[str, Any]:
         "DeliveryStreamType": d.type,
         "VersionId": d.version_id,
         "CreateTimestamp": d.created,
-        "Destinations": [
-            {
-                "DestinationId": DESTINATION_ID,
-                "S3DestinationDescription": d.destination.describe_plain(),
-                "ExtendedS3DestinationDescription": d.destination.describe(),
-            }
-        ],
+        "Destinations": [_destination(d)],
         "HasMoreDestinations": False,
     }
     if d.last_updated is not None:
@@ -162,3 +163,16 @@ def _description(d: DeliveryStream) -> dict[str, Any]:
     if d.source is not None:
         out["Source"] = {"KinesisStreamSourceDescription": describe_source(d.source)}
     return out
+
+
+def _destination(d: DeliveryStream) -> dict[str, Any]:
+    if d.redshift is not None:
+        return {
+            "DestinationId": DESTINATION_ID,
+            "RedshiftDestinationDescription": d.redshift.describe(),
+        }
+    return {
+        "DestinationId": DESTINATION_ID,
+        "S3DestinationDescription": d.destination.describe_plain(),
+        "ExtendedS3DestinationDescription": d.destination.describe(),
+    }

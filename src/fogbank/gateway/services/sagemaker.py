@@ -245,10 +245,11 @@ def describe_endpoint(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
                     "VariantName": v.name,
                     "DeployedImages": [
                         {
-                            "SpecifiedImage": v.image,
-                            "ResolvedImage": v.image,
+                            "SpecifiedImage": image,
+                            "ResolvedImage": image,
                             "ResolutionTime": endpoint.creation_time,
                         }
+                        for image in v.model.images
                     ],
                     "CurrentWeight": v.weight,
                     "DesiredWeight": v.weight,
@@ -306,6 +307,68 @@ def update_endpoint_weights_and_capacities(fb: Fogbank, p: dict[str, Any]) -> di
 @OPERATIONS("DeleteEndpoint")
 def delete_endpoint(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
     fb.endpoints.delete_endpoint(p["EndpointName"])
+    return {}
+
+
+# ---------------------------------------------------------------------------- transform
+
+
+@OPERATIONS("CreateTransformJob")
+def create_transform_job(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    return {"TransformJobArn": fb.transforms.create_transform_job(p).arn}
+
+
+@OPERATIONS("DescribeTransformJob")
+def describe_transform_job(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    job = fb.transforms.describe_transform_job(p["TransformJobName"])
+    return present(
+        {
+            **job.request,
+            "TransformJobName": job.name,
+            "TransformJobArn": job.arn,
+            "TransformJobStatus": job.status,
+            "FailureReason": job.failure_reason,
+            "CreationTime": job.creation_time,
+            "TransformStartTime": job.start_time,
+            "TransformEndTime": job.end_time,
+        }
+    )
+
+
+@OPERATIONS("ListTransformJobs")
+def list_transform_jobs(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    found, token = fb.transforms.list_transform_jobs(
+        max_results=p.get("MaxResults", 10),
+        next_token=p.get("NextToken"),
+        name_contains=p.get("NameContains"),
+        status_equals=p.get("StatusEquals"),
+        creation_time_after=p.get("CreationTimeAfter"),
+        creation_time_before=p.get("CreationTimeBefore"),
+        last_modified_time_after=p.get("LastModifiedTimeAfter"),
+        last_modified_time_before=p.get("LastModifiedTimeBefore"),
+        sort_by=p.get("SortBy", "CreationTime"),
+        sort_order=p.get("SortOrder", "Descending"),
+    )
+    summaries = [
+        present(
+            {
+                "TransformJobName": job.name,
+                "TransformJobArn": job.arn,
+                "CreationTime": job.creation_time,
+                "TransformEndTime": job.end_time,
+                "LastModifiedTime": job.last_modified_time,
+                "TransformJobStatus": job.status,
+                "FailureReason": job.failure_reason,
+            }
+        )
+        for job in found
+    ]
+    return present({"TransformJobSummaries": summaries, "NextToken": token})
+
+
+@OPERATIONS("StopTransformJob")
+def stop_transform_job(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
+    fb.transforms.stop_transform_job(p["TransformJobName"])
     return {}
 
 

@@ -27,6 +27,7 @@ def invoke_endpoint(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
         accept=p.get("Accept"),
         custom_attributes=p.get("CustomAttributes"),
         target_variant=p.get("TargetVariant"),
+        target_container=p.get("TargetContainerHostname"),
     )
     return present(
         {

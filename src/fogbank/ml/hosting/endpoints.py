@@ -2,8 +2,9 @@
 and InvokeEndpoint's routing.
 
 An endpoint runs its configuration's production variants; each variant instance is a
-worker process (``python -m fogbank.ml.hosting.serve``) serving the model on a loopback
-port of its own, with the model.tar.gz extracted once per variant. CreateEndpoint
+worker process per container of the model (see :mod:`fogbank.ml.hosting.instances`:
+built-in algorithms, the user's inference code, serial and direct pipelines), with the
+model.tar.gz extracted once per variant. CreateEndpoint
 answers at once with the endpoint Creating; a thread fetches the artifacts, starts the
 instances and waits for each to answer ``/ping``, then the endpoint is InService (or
 Failed with the reason). The record in the control plane is the truth and the
@@ -14,15 +15,8 @@ dead instance restarts it and is retried on a healthy one.
 
 from __future__ import annotations
 
-import contextlib
-import http.client
-import io
-import os
 import random
 import shutil
-import subprocess
-import sys
-import tarfile
 import threading
 import time
 from collections.abc import Callable
@@ -32,18 +26,28 @@ from pathlib import Path
 from typing import Any
 
 from fogbank.core.clock import Clock, SystemClock
-from fogbank.core.errors import FogbankError, ModelError, ValidationError, ValidationException
+from fogbank.core.errors import ModelError, ValidationError, ValidationException
 from fogbank.core.store import ControlPlaneStore
 from fogbank.lake.engine import Lake
 from fogbank.ml.hosting.capture import DataCapture
 from fogbank.ml.hosting.engine import Hosting
+from fogbank.ml.hosting.instances import (
+    DIRECT,
+    SERIAL,
+    SINGLE,
+    Instance,
+    Prepared,
+    ServedModel,
+    prepare,
+    resolve_model,
+    start_instance,
+    stop_workers,
+)
 from fogbank.ml.listing import page
-from fogbank.ml.training.images import REPOSITORIES
 
 SERVICE = "sagemaker"
 KIND = "endpoint"
-PING_TIMEOUT_SECONDS = 240.0  # SageMaker: /ping must pass within 4 minutes of start
-INVOKE_TIMEOUT_SECONDS = 60.0
+METRICS_NAMESPACE = "AWS/SageMaker"
 SORT_KEYS = ("Name", "CreationTime", "Status")
 
 
@@ -52,13 +56,28 @@ class Variant:
     """One production variant as DescribeEndpoint reports it."""
 
     name: str
-    model: str
-    image: str
-    algorithm: str
     weight: float
     instances: int
-    model_data_url: str
-    environment: dict[str, str] = field(default_factory=dict)
+    model: ServedModel
+    """The model's containers as they were when the variant was deployed: the endpoint
+    keeps serving them after the model or the configuration is deleted, as on AWS."""
+
+    def to_body(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "weight": self.weight,
+            "instances": self.instances,
+            "model": self.model.to_body(),
+        }
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Variant:
+        return cls(
+            body["name"],
+            body["weight"],
+            body["instances"],
+            ServedModel.from_body(body["model"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -80,7 +99,7 @@ class Endpoint:
             "arn": self.arn,
             "config": self.config,
             "status": self.status,
-            "variants": [v.__dict__ for v in self.variants],
+            "variants": [v.to_body() for v in self.variants],
             "creation_time": self.creation_time.isoformat(),
             "last_modified_time": self.last_modified_time.isoformat(),
             "failure_reason": self.failure_reason,
@@ -94,12 +113,23 @@ class Endpoint:
             body["arn"],
             body["config"],
             body["status"],
-            tuple(Variant(**v) for v in body["variants"]),
+            tuple(Variant.from_body(v) for v in body["variants"]),
             datetime.fromisoformat(body["creation_time"]),
             datetime.fromisoformat(body["last_modified_time"]),
             body.get("failure_reason"),
             body.get("capture"),
         )
+
+
+@dataclass(frozen=True)
+class VariantMetrics:
+    """A variant's invocations so far, as `fogbank endpoints ls` shows them."""
+
+    invocations: int
+    errors_4xx: int
+    errors_5xx: int
+    model_latency_us: float | None
+    overhead_latency_us: float | None
 
 
 @dataclass(frozen=True)
@@ -113,33 +143,16 @@ class Invocation:
 
 
 @dataclass
-class Worker:
-    port: int
-    process: subprocess.Popen[bytes]
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-
-@dataclass
 class Fleet:
-    """The running instances of one endpoint, by variant."""
+    """The running instances of one endpoint, by variant, and each variant's prepared
+    containers (the files its instances start from)."""
 
-    workers: dict[str, list[Worker]] = field(default_factory=dict)
+    instances: dict[str, list[Instance]] = field(default_factory=dict)
+    prepared: dict[str, tuple[Prepared, ...]] = field(default_factory=dict)
     turn: int = 0
 
     def stop(self) -> None:
-        for workers in self.workers.values():
-            for worker in workers:
-                if worker.alive():
-                    worker.process.terminate()
-        for workers in self.workers.values():
-            for worker in workers:
-                try:
-                    worker.process.wait(timeout=30)  # SageMaker: SIGKILL after 30 s
-                except subprocess.TimeoutExpired:
-                    worker.process.kill()
-                    worker.process.wait()
+        stop_workers([w for group in self.instances.values() for i in group for w in i.workers])
 
 
 class Endpoints:
@@ -199,36 +212,11 @@ class Endpoints:
         return endpoint
 
     def _variant(self, spec: dict[str, Any]) -> Variant:
-        model = self._hosting.describe_model(spec["ModelName"])
-        containers = model.containers
-        if len(containers) != 1:
-            raise ValidationException(
-                f"Model {model.name!r} is an inference pipeline of {len(containers)} "
-                "containers; fogbank serves single-container models so far."
-            )
-        image = str(containers[0].get("Image", ""))
-        repository = image.split("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
-        algorithm = REPOSITORIES.get(repository) if ".dkr.ecr." in image else None
-        if algorithm is None:
-            raise ValidationException(
-                f"Model {model.name!r} uses the image {image!r}, which is not a SageMaker "
-                "built-in algorithm: serving it needs a container engine, and fogbank's "
-                "endpoints run the built-in algorithms' serving natively."
-            )
-        if not containers[0].get("ModelDataUrl"):
-            raise ValidationException(
-                f"Model {model.name!r} has no ModelDataUrl: a built-in algorithm serves "
-                "the model.tar.gz a training job wrote."
-            )
         return Variant(
             spec["VariantName"],
-            model.name,
-            image,
-            algorithm,
             float(spec.get("InitialVariantWeight", 1.0)),
             int(spec.get("InitialInstanceCount", 1)),
-            str(containers[0]["ModelDataUrl"]),
-            dict(containers[0].get("Environment") or {}),
+            resolve_model(self._hosting.describe_model(spec["ModelName"])),
         )
 
     def _deploy(self, endpoint: Endpoint) -> None:
@@ -259,62 +247,21 @@ class Endpoints:
         fleet = Fleet()
         try:
             for variant in endpoint.variants:
-                model_dir = self._model_dir(self._models_root(endpoint), variant)
-                fleet.workers[variant.name] = [
-                    self._start_worker(variant, model_dir) for _ in range(variant.instances)
+                folder = self._models_root(endpoint) / variant.name
+                prepared = prepare(self._lake, folder, variant.model)
+                fleet.prepared[variant.name] = prepared
+                fleet.instances[variant.name] = [
+                    start_instance(prepared, variant.model.mode, folder / "logs")
+                    for _ in range(variant.instances)
                 ]
-            for workers in fleet.workers.values():
-                for worker in workers:
-                    _wait_for_ping(worker)
         except BaseException:
             fleet.stop()
             raise
         return fleet
 
-    def _model_dir(self, root: Path, variant: Variant) -> Path:
-        """The variant's model.tar.gz, fetched from the lake and extracted once."""
-        url = variant.model_data_url
-        folder = root / variant.name / "model"
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        try:
-            with tarfile.open(fileobj=io.BytesIO(self._lake.read(url)), mode="r:gz") as archive:
-                archive.extractall(folder, filter="data")
-        except (tarfile.TarError, OSError) as error:
-            raise FogbankError(
-                f"The model data at {url} could not be extracted ({error}); ModelDataUrl "
-                "must name a model.tar.gz."
-            ) from None
-        return folder
-
-    def _start_worker(self, variant: Variant, model_dir: Path) -> Worker:
-        from fogbank.gateway.server import free_port
-
-        port = free_port()
-        log = (model_dir.parent / f"instance-{port}.log").open("ab")
-        env = {**os.environ, "SAGEMAKER_BIND_TO_PORT": str(port), "PYTHONUNBUFFERED": "1"}
-        env.update(variant.environment)
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "fogbank.ml.hosting.serve",
-                "--model-dir",
-                str(model_dir),
-                "--algorithm",
-                variant.algorithm,
-                "--port",
-                str(port),
-                "--host",
-                "127.0.0.1",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
-        log.close()
-        return Worker(port, process)
+    def _start_instance(self, endpoint: Endpoint, fleet: Fleet, variant: Variant) -> Instance:
+        folder = self._models_root(endpoint) / variant.name
+        return start_instance(fleet.prepared[variant.name], variant.model.mode, folder / "logs")
 
     def update_endpoint(self, name: str, config_name: str) -> Endpoint:
         """UpdateEndpoint, blue/green: the new configuration's fleet is started and healthy
@@ -410,14 +357,11 @@ class Endpoints:
                 fleet = self._fleets.get(old.name)
             if fleet is not None:
                 for variant in target.variants:
-                    workers = fleet.workers[variant.name]
-                    model_dir = self._models_root(old) / variant.name / "model"
-                    while len(workers) < variant.instances:
-                        worker = self._start_worker(variant, model_dir)
-                        _wait_for_ping(worker)
-                        workers.append(worker)
-                    while len(workers) > variant.instances:
-                        Fleet(workers={variant.name: [workers.pop()]}).stop()
+                    instances = fleet.instances[variant.name]
+                    while len(instances) < variant.instances:
+                        instances.append(self._start_instance(old, fleet, variant))
+                    while len(instances) > variant.instances:
+                        instances.pop().stop()
         except Exception as error:
             reason = str(getattr(error, "message", error))[:1024]
             self._update(
@@ -497,9 +441,13 @@ class Endpoints:
         accept: str | None,
         custom_attributes: str | None = None,
         target_variant: str | None = None,
+        target_container: str | None = None,
     ) -> Invocation:
         """InvokeEndpoint: a variant by weight (or TargetVariant), an instance in turn; a
-        dead instance is restarted and the request retried on another."""
+        dead instance is restarted and the request retried on another. Each call adds
+        to the variant's Invocations, Invocation4XXErrors / Invocation5XXErrors,
+        ModelLatency and OverheadLatency (microseconds, as CloudWatch has them)."""
+        started = time.perf_counter()
         found = self._store.find_resource(SERVICE, KIND, name)
         if found is None:
             raise ValidationError(f"Endpoint {name} of account {self._account_id} not found.")
@@ -510,42 +458,103 @@ class Endpoints:
                 "InService: wait for DescribeEndpoint to say InService."
             )
         variant = self._choose(endpoint, target_variant)
+        _check_target_container(endpoint, variant, target_container)
         headers = {"Content-Type": content_type or "application/octet-stream"}
         if accept:
             headers["Accept"] = accept
         if custom_attributes:
             headers["X-Amzn-SageMaker-Custom-Attributes"] = custom_attributes
-        for attempt in range(3):
-            worker = self._worker(endpoint, variant, fresh=attempt > 0)
+        failed: Instance | None = None
+        for _ in range(3):
+            instance = self._instance(endpoint, variant, failed)
+            model_started = time.perf_counter()
             try:
-                status, reply_headers, reply = _post(worker.port, body, headers)
-            except OSError:
-                continue  # the instance is gone: the next attempt restarts it
-            if status >= 400:
-                message = reply.decode("utf-8", errors="replace")[:2048]
+                reply = instance.invoke(body, headers, target_hostname=target_container)
+            except TimeoutError:
+                self._count(endpoint, variant, 500, started, model_started)
                 raise ModelError(
-                    f"Received client error ({status}) from primary with message "
-                    f'"{message}". See the instance log under {self._root / name}.',
-                    OriginalStatusCode=str(status),
+                    'Received server error (0) from primary with message "Your invocation '
+                    f"timed out while waiting for a response from container "
+                    f"{target_container or 'primary'}. Review the latency metrics for each "
+                    'container in Amazon CloudWatch, resolve the issue, and try again."',
+                    OriginalStatusCode="0",
+                    LogStreamArn=self._log_stream(name),
+                ) from None
+            except OSError:
+                failed = instance  # the instance is gone: restarted before the next try
+                continue
+            self._count(endpoint, variant, reply.status, started, model_started)
+            if reply.status >= 400:
+                message = reply.body.decode("utf-8", errors="replace")[:2048]
+                kind = "client" if reply.status < 500 else "server"
+                source = "primary" if variant.model.mode == SINGLE else reply.hostname
+                raise ModelError(
+                    f"Received {kind} error ({reply.status}) from {source} with message "
+                    f'"{message}". See the instance logs under '
+                    f"{self._models_root(endpoint) / variant.name / 'logs'}.",
+                    OriginalStatusCode=str(reply.status),
                     OriginalMessage=message,
-                    LogStreamArn=(
-                        f"arn:aws:logs:{self._region}:{self._account_id}:log-group:"
-                        f"/aws/sagemaker/Endpoints/{name}"
-                    ),
+                    LogStreamArn=self._log_stream(name),
                 )
             answer = Invocation(
-                reply,
-                reply_headers.get("content-type", accept or "application/json"),
+                reply.body,
+                reply.headers.get("content-type", accept or "application/json"),
                 variant.name,
-                reply_headers.get("x-amzn-sagemaker-custom-attributes"),
+                reply.headers.get("x-amzn-sagemaker-custom-attributes"),
             )
             self._capture(endpoint, answer, (headers["Content-Type"], body))
             return answer
+        self._count(endpoint, variant, 500, started, time.perf_counter())
         raise ModelError(
             f"Endpoint {name}'s variant {variant.name} has no instance that answers; the "
             "instances were restarted three times. See their logs under "
-            f"{self._root / name / variant.name}."
+            f"{self._models_root(endpoint) / variant.name / 'logs'}."
         )
+
+    def _log_stream(self, name: str) -> str:
+        return (
+            f"arn:aws:logs:{self._region}:{self._account_id}:log-group:"
+            f"/aws/sagemaker/Endpoints/{name}"
+        )
+
+    def _count(
+        self,
+        endpoint: Endpoint,
+        variant: Variant,
+        status: int,
+        started: float,
+        model_started: float,
+    ) -> None:
+        now = time.perf_counter()
+        model_us = (now - model_started) * 1e6
+        self._store.put_metrics(
+            METRICS_NAMESPACE,
+            {
+                "Invocations": 1.0,
+                "Invocation4XXErrors": 1.0 if 400 <= status < 500 else 0.0,
+                "Invocation5XXErrors": 1.0 if status >= 500 else 0.0,
+                "ModelLatency": model_us,
+                "OverheadLatency": max((now - started) * 1e6 - model_us, 0.0),
+            },
+            dimensions={"EndpointName": endpoint.name, "VariantName": variant.name},
+        )
+
+    def variant_metrics(self, name: str) -> dict[str, VariantMetrics]:
+        """Each variant's invocation counts and mean latencies, from the store."""
+        totals: dict[str, dict[str, list[float]]] = {}
+        for point in self._store.get_metrics(METRICS_NAMESPACE, dimensions={"EndpointName": name}):
+            variant = point.dimensions.get("VariantName", "")
+            totals.setdefault(variant, {}).setdefault(point.name, []).append(point.value)
+        return {
+            variant: VariantMetrics(
+                invocations=int(sum(series.get("Invocations", []))),
+                errors_4xx=int(sum(series.get("Invocation4XXErrors", []))),
+                errors_5xx=int(sum(series.get("Invocation5XXErrors", []))),
+                model_latency_us=_mean(series.get("ModelLatency", [])),
+                overhead_latency_us=_mean(series.get("OverheadLatency", [])),
+            )
+            for variant, series in totals.items()
+        }
 
     def _capture(self, endpoint: Endpoint, answer: Invocation, request: tuple[str, bytes]) -> None:
         """DataCaptureConfig: the sampled calls, as Model Monitor reads them."""
@@ -573,28 +582,28 @@ class Endpoints:
             )
         return self._random.choices(endpoint.variants, weights=weights)[0]
 
-    def _worker(self, endpoint: Endpoint, variant: Variant, *, fresh: bool) -> Worker:
+    def _instance(self, endpoint: Endpoint, variant: Variant, failed: Instance | None) -> Instance:
+        """The next live instance of the variant in turn; ``failed`` (an instance that did
+        not answer) is replaced by a fresh one first."""
         with self._lock:
             fleet = self._fleets.get(endpoint.name)
             if fleet is None:  # InService in the store, no workers here: start them
                 fleet = self._start_fleet(endpoint)
                 self._fleets[endpoint.name] = fleet
-            workers = fleet.workers[variant.name]
+            instances = fleet.instances[variant.name]
+            for index, instance in enumerate(instances):
+                if instance is failed:
+                    instance.kill()
+                    instances[index] = self._start_instance(endpoint, fleet, variant)
             fleet.turn += 1
-            index = fleet.turn % len(workers)
-            worker = workers[index]
-            if fresh or not worker.alive():
-                for other in workers:
-                    if other is not worker and other.alive() and not fresh:
-                        return other
-                if worker.alive():
-                    worker.process.kill()
-                    worker.process.wait()
-                model_dir = self._models_root(endpoint) / variant.name / "model"
-                worker = self._start_worker(variant, model_dir)
-                _wait_for_ping(worker)
-                workers[index] = worker
-            return worker
+            for step in range(len(instances)):
+                candidate = instances[(fleet.turn + step) % len(instances)]
+                if candidate.alive():
+                    return candidate
+            index = fleet.turn % len(instances)
+            instances[index].kill()
+            instances[index] = self._start_instance(endpoint, fleet, variant)
+            return instances[index]
 
     # ------------------------------------------------------------------ plumbing
 
@@ -620,41 +629,24 @@ class Endpoints:
         shutil.rmtree(self._root, ignore_errors=True)
 
 
-def _post(port: int, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=INVOKE_TIMEOUT_SECONDS)
-    try:
-        connection.request("POST", "/invocations", body=body, headers=headers)
-        response = connection.getresponse()
-        return (
-            response.status,
-            {k.lower(): v for k, v in response.getheaders()},
-            response.read(),
-        )
-    finally:
-        connection.close()
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
 
 
-def _wait_for_ping(worker: Worker) -> None:
-    deadline = time.monotonic() + PING_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if not worker.alive():
-            raise FogbankError(
-                f"The instance on port {worker.port} exited with code "
-                f"{worker.process.returncode} before answering /ping; see its log."
+def _check_target_container(endpoint: Endpoint, variant: Variant, target: str | None) -> None:
+    """TargetContainerHostname: required by a Direct pipeline, refused by the others."""
+    hostnames = [c.hostname for c in variant.model.containers]
+    if variant.model.mode == DIRECT:
+        if target is None or target not in hostnames:
+            raise ValidationError(
+                f"Endpoint {endpoint.name}'s model {variant.model.name} runs its containers "
+                f"in Direct mode: name one with TargetContainerHostname ({', '.join(hostnames)})"
+                + (f"; {target!r} is not one of them." if target is not None else ".")
             )
-        with contextlib.suppress(OSError):
-            connection = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=2)
-            try:
-                connection.request("GET", "/ping")
-                response = connection.getresponse()
-                response.read()
-                response.close()
-                if response.status == 200:
-                    return
-            finally:
-                connection.close()
-        time.sleep(0.1)
-    raise FogbankError(
-        f"The instance on port {worker.port} did not answer /ping within "
-        f"{PING_TIMEOUT_SECONDS:.0f} s."
-    )
+    elif target is not None:
+        raise ValidationError(
+            f"TargetContainerHostname applies to a model whose InferenceExecutionConfig Mode "
+            f"is Direct; endpoint {endpoint.name}'s model {variant.model.name} is "
+            f"{'a Serial pipeline' if variant.model.mode == SERIAL else 'one container'}. "
+            "Leave TargetContainerHostname out."
+        )

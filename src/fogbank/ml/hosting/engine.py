@@ -118,6 +118,12 @@ class Hosting:
                 "PrimaryContainer."
             )
         hostnames = [c["ContainerHostname"] for c in listed if c.get("ContainerHostname")]
+        if containers and hostnames and len(hostnames) != len(listed):
+            raise ValidationException(
+                "ContainerHostname is set for some of the pipeline's Containers but not all: "
+                "give every container a ContainerHostname, or none (then each is named by "
+                "its position)."
+            )
         if len(set(hostnames)) != len(hostnames):
             raise ValidationException("ContainerHostname values must be unique in a model.")
         for index, container in enumerate(listed):

@@ -1,7 +1,11 @@
-"""``python -m fogbank.ml.hosting.serve``: a built-in algorithm's model over HTTP, as
-SageMaker runs ``docker run <image> serve`` (port 8080, or ``SAGEMAKER_BIND_TO_PORT``).
+"""``python -m fogbank.ml.hosting.serve``: a model over HTTP, as SageMaker runs
+``docker run <image> serve`` (port 8080, or ``SAGEMAKER_BIND_TO_PORT``): a built-in
+algorithm's model, or a model with the user's inference code (a framework container's
+``SAGEMAKER_PROGRAM``, served by :mod:`fogbank.ml.hosting.toolkit`).
 
     python -m fogbank.ml.hosting.serve --model-dir /opt/ml/model --algorithm xgboost
+    python -m fogbank.ml.hosting.serve --model-dir /opt/ml/model --program inference.py \
+        --code-dir /opt/ml/model/code
 
 Logs go to stdout. Exits 2 with a message on stderr when the model cannot be loaded.
 """
@@ -20,6 +24,7 @@ from pathlib import Path
 import uvicorn
 
 from fogbank.ml.hosting.serving import build_app
+from fogbank.ml.hosting.toolkit import build_program_app
 
 DEFAULT_PORT = 8080
 DEFAULT_HOST = "127.0.0.1"
@@ -33,10 +38,20 @@ def _default_port() -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m fogbank.ml.hosting.serve",
-        description="Serve a built-in algorithm's model with SageMaker's container contract.",
+        description="Serve a model with SageMaker's container contract.",
     )
     parser.add_argument("--model-dir", required=True, type=Path, help="what train left in model/")
-    parser.add_argument("--algorithm", required=True, help="linear-learner, xgboost, ...")
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--algorithm", help="a built-in algorithm: linear-learner, xgboost, ...")
+    mode.add_argument(
+        "--program", help="the user's inference module (SAGEMAKER_PROGRAM), e.g. inference.py"
+    )
+    parser.add_argument(
+        "--code-dir",
+        type=Path,
+        default=None,
+        help="with --program: the directory it is in (default: MODEL_DIR/code)",
+    )
     parser.add_argument(
         "--port",
         type=int,
@@ -61,7 +76,10 @@ def _exit_with_parent() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.code_dir is not None and args.program is None:
+        parser.error("--code-dir goes with --program")
     _exit_with_parent()
     logging.basicConfig(
         stream=sys.stdout,
@@ -70,22 +88,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         force=True,
     )
     log = logging.getLogger("fogbank.ml.hosting")
+    if args.program is not None:
+        code_dir = args.code_dir if args.code_dir is not None else args.model_dir / "code"
+        what = f"model in {args.model_dir} with {args.program} from {code_dir}"
+    else:
+        what = f"{args.algorithm} model in {args.model_dir}"
     try:
-        app = build_app(args.model_dir, args.algorithm)
+        if args.program is not None:
+            app = build_program_app(args.model_dir, code_dir, args.program)
+        else:
+            app = build_app(args.model_dir, args.algorithm)
     except Exception as error:  # any failure to load means the container cannot start
-        print(
-            f"fogbank serve: cannot load the {args.algorithm} model in {args.model_dir}: {error}",
-            file=sys.stderr,
-        )
+        print(f"fogbank serve: cannot load the {what}: {error}", file=sys.stderr)
         return 2
     port = args.port if args.port is not None else _default_port()
-    log.info(
-        "Loaded the %s model from %s; serving on %s:%d",
-        args.algorithm,
-        args.model_dir,
-        args.host,
-        port,
-    )
+    log.info("Loaded the %s; serving on %s:%d", what, args.host, port)
     config = uvicorn.Config(
         app,
         host=args.host,

@@ -53,7 +53,15 @@ from fogbank.ml.formats.recordio import encode_recordio
 
 _log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_MAX_PAYLOAD_BYTES", "ServingSettings", "build_app"]
+__all__ = [
+    "DEFAULT_MAX_PAYLOAD_BYTES",
+    "InvocationError",
+    "ServingSettings",
+    "build_app",
+    "execution_parameters",
+    "plain_text",
+    "read_body",
+]
 
 MB = 1024 * 1024
 # SageMaker's request and response limit (6 MB), as XGBoost's container sets it.
@@ -99,7 +107,9 @@ class ServingSettings:
         return cls(max_payload_bytes=limit, default_accept=accept, batch=batch)
 
 
-class _HTTPError(Exception):
+class InvocationError(Exception):
+    """An answer other than 200 to ``/invocations``: its status and plain-text message."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
@@ -121,9 +131,9 @@ class _Service:
         try:
             mime = parse_content_type(header, self.content_types[0]).mime
         except FormatError as error:
-            raise _HTTPError(415, self._unsupported(header, str(error))) from error
+            raise InvocationError(415, self._unsupported(header, str(error))) from error
         if mime not in self.content_types:
-            raise _HTTPError(415, self._unsupported(header, ""))
+            raise InvocationError(415, self._unsupported(header, ""))
         return mime
 
     def _unsupported(self, header: str | None, detail: str) -> str:
@@ -144,7 +154,7 @@ class _Service:
             if wanted in self.accepts:
                 return wanted
         writable = ", ".join(self.accepts)
-        raise _HTTPError(
+        raise InvocationError(
             406,
             f"Accept {header or fallback!r} is not a type {self.name} writes. "
             f"Ask for one of: {writable}.",
@@ -210,12 +220,14 @@ def _encode(service: _Service, predictions: Predictions, accept: str, batch: boo
     return json.dumps({"predictions": rows}).encode()
 
 
-def _text(status: int, message: str) -> Response:
+def plain_text(status: int, message: str) -> Response:
+    """An error answer as the containers send one: the message as plain text."""
     return Response(message, status_code=status, media_type="text/plain")
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    too_large = _HTTPError(
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, or :class:`InvocationError` 413 when it is over ``limit`` bytes."""
+    too_large = InvocationError(
         413,
         f"The request body is over the {limit}-byte payload limit "
         f"({limit // MB} MB). Send fewer rows per request.",
@@ -240,7 +252,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 def _invocations(service: _Service, settings: ServingSettings) -> Callable[[Request], Any]:
     async def invocations(request: Request) -> Response:
         try:
-            body = await _read_body(request, settings.max_payload_bytes)
+            body = await read_body(request, settings.max_payload_bytes)
             if not body and service.name == "xgboost":
                 return Response(b"", status_code=204)
             mime = service.request_type(request.headers.get("content-type"))
@@ -248,17 +260,27 @@ def _invocations(service: _Service, settings: ServingSettings) -> Callable[[Requ
             try:
                 predictions = await run_in_threadpool(service.predict, body, mime)
             except FogbankError as error:  # FormatError, or rows that do not fit the model
-                raise _HTTPError(400, str(error)) from error
+                raise InvocationError(400, str(error)) from error
             except Exception as error:  # as XGBoost's container: a failed predict is a 400
                 _log.exception("predict failed")
-                raise _HTTPError(400, f"Unable to evaluate the payload: {error}") from error
+                raise InvocationError(400, f"Unable to evaluate the payload: {error}") from error
             # The 6 MB response limit is InvokeEndpoint's to enforce, as with AWS's containers.
             payload = _encode(service, predictions, accept, settings.batch)
             return Response(payload, status_code=200, media_type=accept)
-        except _HTTPError as error:
-            return _text(error.status, error.message)
+        except InvocationError as error:
+            return plain_text(error.status, error.message)
 
     return invocations
+
+
+def execution_parameters(settings: ServingSettings) -> dict[str, Any]:
+    """What ``GET /execution-parameters`` answers: the batch transform settings a container
+    proposes when the CreateTransformJob request leaves them out."""
+    return {
+        "MaxConcurrentTransforms": os.cpu_count() or 1,
+        "BatchStrategy": "MULTI_RECORD",
+        "MaxPayloadInMB": settings.max_payload_bytes // MB,
+    }
 
 
 def build_app(
@@ -274,18 +296,13 @@ def build_app(
     async def ping(request: Request) -> Response:
         return Response(b"", status_code=200)
 
-    async def execution_parameters(request: Request) -> Response:
-        parameters = {
-            "MaxConcurrentTransforms": os.cpu_count() or 1,
-            "BatchStrategy": "MULTI_RECORD",
-            "MaxPayloadInMB": settings.max_payload_bytes // MB,
-        }
-        return Response(json.dumps(parameters), media_type=JSON)
+    async def parameters(request: Request) -> Response:
+        return Response(json.dumps(execution_parameters(settings)), media_type=JSON)
 
     routes = [
         Route("/ping", ping, methods=["GET"]),
         Route("/invocations", _invocations(service, settings), methods=["POST"]),
-        Route("/execution-parameters", execution_parameters, methods=["GET"]),
+        Route("/execution-parameters", parameters, methods=["GET"]),
     ]
     app = Starlette(routes=routes)
     app.state.model = model

@@ -33,6 +33,7 @@ from fogbank.core.store import ControlPlaneStore
 from fogbank.lake.engine import Lake
 from fogbank.ml.algorithms import algorithm as find_algorithm
 from fogbank.ml.listing import page
+from fogbank.ml.ownership import owner_alive, process_owner
 from fogbank.ml.training import model as states
 from fogbank.ml.training.channels import ChannelInput
 from fogbank.ml.training.images import algorithm_for
@@ -59,27 +60,6 @@ class TrainingJobPage:
     next_token: str | None
 
 
-def _owner() -> str:
-    """This process, in a way that survives pid reuse: pid and start time."""
-    pid = os.getpid()
-    try:
-        start = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        start = "0"
-    return f"{pid}:{start}"
-
-
-def _owner_alive(owner: str) -> bool:
-    pid_text, _, start = owner.partition(":")
-    if not pid_text.isdigit():
-        return False
-    try:
-        now = Path(f"/proc/{pid_text}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return False
-    return now == start
-
-
 class TrainingJobs:
     """Every training job of one fogbank home."""
 
@@ -101,7 +81,7 @@ class TrainingJobs:
         self._account_id = account_id
         self._region = region
         self._settings = settings or RunSettings()
-        self._owner = _owner()
+        self._owner = process_owner()
         self._lock = threading.RLock()
         self._runs: dict[str, JobRun] = {}
 
@@ -346,7 +326,7 @@ class TrainingJobs:
         with self._lock:
             if job.name in self._runs:
                 return True
-        return job.owner != self._owner and _owner_alive(job.owner)
+        return job.owner != self._owner and owner_alive(job.owner)
 
     def _orphaned(self, job: TrainingJob) -> TrainingJob:
         now = self._clock.now()

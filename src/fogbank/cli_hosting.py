@@ -1,0 +1,80 @@
+"""`fogbank endpoints ls` and `fogbank transform ls`: SageMaker endpoints with their
+variants' traffic and latencies, and batch transform jobs."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from fogbank import cli
+
+endpoints_app = typer.Typer(help="SageMaker endpoints.", no_args_is_help=True)
+transform_app = typer.Typer(help="SageMaker batch transform jobs.", no_args_is_help=True)
+
+
+def _latency(microseconds: float | None) -> str:
+    return "" if microseconds is None else f"{microseconds / 1000:.2f}"
+
+
+@endpoints_app.command("ls")
+def endpoints_ls(ctx: typer.Context) -> None:
+    """Every endpoint, newest first: each variant's weight, instances, invocations,
+    errors and mean latencies (ms), as CloudWatch's AWS/SageMaker metrics count them."""
+    with cli._open(ctx) as fogbank:
+        table = Table(title="Endpoints")
+        columns = (
+            "endpoint",
+            "status",
+            "variant",
+            "model",
+            "weight",
+            "instances",
+            "invocations",
+            "4xx",
+            "5xx",
+            "model ms",
+            "overhead ms",
+        )
+        for column in columns:
+            table.add_column(column)
+        endpoints, _ = fogbank.endpoints.list_endpoints(max_results=100)
+        for endpoint in endpoints:
+            metrics = fogbank.endpoints.variant_metrics(endpoint.name)
+            for index, variant in enumerate(endpoint.variants):
+                seen = metrics.get(variant.name)
+                table.add_row(
+                    endpoint.name if index == 0 else "",
+                    endpoint.status if index == 0 else "",
+                    variant.name,
+                    variant.model.name,
+                    f"{variant.weight:g}",
+                    str(variant.instances),
+                    str(seen.invocations if seen else 0),
+                    str(seen.errors_4xx if seen else 0),
+                    str(seen.errors_5xx if seen else 0),
+                    _latency(seen.model_latency_us if seen else None),
+                    _latency(seen.overhead_latency_us if seen else None),
+                )
+            if endpoint.failure_reason:
+                table.add_row("", "", "", endpoint.failure_reason[:120])
+        cli.console.print(table)
+
+
+@transform_app.command("ls")
+def transform_ls(ctx: typer.Context) -> None:
+    """Every batch transform job, newest first: model, status, objects done, output."""
+    with cli._open(ctx) as fogbank:
+        table = Table(title="Transform jobs")
+        for column in ("name", "model", "status", "objects", "output", "reason"):
+            table.add_column(column)
+        jobs, _ = fogbank.transforms.list_transform_jobs(max_results=100)
+        for job in jobs:
+            table.add_row(
+                job.name,
+                job.model.name,
+                job.status,
+                f"{job.objects_done}/{job.objects_total}",
+                job.request["TransformOutput"]["S3OutputPath"],
+                (job.failure_reason or "")[:100],
+            )
+        cli.console.print(table)
