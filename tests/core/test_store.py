@@ -854,3 +854,18 @@ def test_put_metrics_writes_nothing_when_one_value_is_not_finite(
         store.put_metrics("ns", {"a": 1.0, "b": math.nan})
 
     assert store.get_metrics("ns") == []
+
+
+def test_put_metric_batch_writes_every_entry_in_one_call(store: ControlPlaneStore) -> None:
+    first, second = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
+    store.put_metric_batch(
+        "ns",
+        [({"a": 1.0}, {"V": "x"}, first), ({"a": 2.0, "b": 3.0}, {"V": "y"}, second)],
+    )
+
+    points = store.get_metrics("ns")
+    assert [(p.name, p.value, p.dimensions, p.timestamp) for p in points] == [
+        ("a", 1.0, {"V": "x"}, first),
+        ("a", 2.0, {"V": "y"}, second),
+        ("b", 3.0, {"V": "y"}, second),
+    ]

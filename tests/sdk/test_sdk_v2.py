@@ -4,7 +4,9 @@ Each scenario runs under the SDK's interpreter against `fogbank serve` (see conf
 a Session on boto3 clients for the gateway, the estimator a user writes, fit(wait=True,
 logs=False), then DescribeTrainingJob / ListTrainingJobs / ListTags through the SDK's
 client. What the scenario reports is checked here, and the lake behind the gateway is
-read with fogbank's own boto3 for the model artifact and the uploaded data.
+read with fogbank's own boto3 for the model artifact and the uploaded data. Beyond
+training: the Transformer's batch transform jobs (their .out objects read from the lake)
+and SKLearnModel serving the user's inference code on an endpoint.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from importlib import resources
 from typing import Any
 
 import boto3
+import numpy as np
 import pytest
 from botocore.config import Config
 
+from fogbank.ml.hosting.instances import builtin_algorithm
 from fogbank.ml.training.images import parse_image
 
 from .conftest import RunScenario
@@ -199,3 +203,194 @@ def test_image_registry_matches_what_the_sdk_retrieves(run_scenario: RunScenario
             tag,
             region,
         )
+
+
+def _lines(s3: Any, uri: str) -> list[str]:
+    bucket, key = _split(uri)
+    body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return body.decode().splitlines()
+
+
+def _keys(s3: Any, prefix_uri: str) -> list[str]:
+    bucket, prefix = _split(prefix_uri)
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/").get("Contents", [])
+    return sorted(obj["Key"].removeprefix(f"{prefix}/") for obj in listed)
+
+
+def assert_transform_completed(job: dict[str, Any], model_name: str, strategy: str) -> None:
+    assert job["TransformJobStatus"] == "Completed", job["FailureReason"]
+    assert job["FailureReason"] is None
+    assert job["TransformJobArn"] == (
+        f"arn:aws:sagemaker:us-east-1:000000000000:transform-job/{job['TransformJobName']}"
+    )
+    assert job["Listed"] == [job["TransformJobName"]]
+    assert job["ModelName"] == model_name
+    assert job["BatchStrategy"] == strategy
+    assert job["TransformInput"]["ContentType"] == "text/csv"
+    assert job["TransformInput"]["SplitType"] == "Line"
+    assert job["TransformInput"]["DataSource"]["S3DataSource"]["S3DataType"] == "S3Prefix"
+    assert job["TransformOutput"] == {
+        "S3OutputPath": job["output_path"],
+        "Accept": "text/csv",
+        "AssembleWith": "Line",
+    }
+    assert job["TransformResources"] == {"InstanceType": "ml.m5.large", "InstanceCount": 1}
+
+
+def test_batch_transform_through_the_transformer(
+    gateway: str, run_scenario: RunScenario, s3: Any
+) -> None:
+    """estimator.transformer() and Transformer(model_name=...): MultiRecord and
+    SingleRecord jobs over Line-split CSV, with and without DataProcessing; one .out per
+    input object, one line per input row, the join's layout."""
+    result = run_scenario("xgboost_transform.py", endpoint_url=gateway)
+
+    training = result["training"]
+    assert training["TrainingJobStatus"] == "Completed", training["FailureReason"]
+    model_name = result["model_name"]
+    jobs = result["jobs"]
+
+    plain = jobs["plain"]
+    assert_transform_completed(plain, model_name, "MultiRecord")
+    assert plain["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == result["features_uri"]
+    assert plain["DataProcessing"] is None
+    inputs = _keys(s3, result["features_uri"])
+    assert inputs == ["part-0.csv", "part-1.csv"]
+    assert _keys(s3, plain["output_path"]) == [f"{key}.out" for key in inputs]
+    scores: dict[str, list[float]] = {}
+    for key in inputs:
+        rows = _lines(s3, f"{result['features_uri']}/{key}")
+        answers = _lines(s3, f"{plain['output_path']}/{key}.out")
+        assert len(answers) == len(rows), key
+        scores[key] = [float(line) for line in answers]
+        assert all(0.0 <= v <= 1.0 for v in scores[key]), answers
+    # the model learned x0 + x1 > 0: its scores side with the rule on most rows
+    features = [
+        [float(v) for v in row.split(",")]
+        for row in _lines(s3, result["features_uri"] + "/part-0.csv")
+    ]
+    agree = [
+        (s > 0.5) == (f[0] + f[1] > 0) for s, f in zip(scores["part-0.csv"], features, strict=True)
+    ]
+    assert sum(agree) >= 0.8 * len(agree)
+
+    # the id column dropped before the model, joined back, kept with the score alone
+    joined = jobs["joined"]
+    assert_transform_completed(joined, model_name, "MultiRecord")
+    assert joined["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == result["ids_uri"]
+    assert joined["DataProcessing"] == {
+        "InputFilter": "$[1:]",
+        "OutputFilter": "$[0,-1]",
+        "JoinSource": "Input",
+    }
+    assert _keys(s3, result["ids_uri"]) == ["batch.csv"]
+    assert _keys(s3, joined["output_path"]) == ["batch.csv.out"]
+    rows = _lines(s3, f"{result['ids_uri']}/batch.csv")
+    answers = _lines(s3, f"{joined['output_path']}/batch.csv.out")
+    assert len(answers) == len(rows) == 20
+    for row, answer, score in zip(rows, answers, scores["part-0.csv"], strict=False):
+        row_id, score_text = answer.split(",")
+        assert row_id == row.split(",")[0]
+        assert float(score_text) == pytest.approx(score, rel=1e-6)
+
+    # Transformer(model_name=...) on the model the first made: each line is its input row
+    # and the score
+    existing = jobs["existing"]
+    assert_transform_completed(existing, model_name, "SingleRecord")
+    assert existing["DataProcessing"] == {"JoinSource": "Input"}
+    assert _keys(s3, existing["output_path"]) == [f"{key}.out" for key in inputs]
+    for key in inputs:
+        rows = _lines(s3, f"{result['features_uri']}/{key}")
+        answers = _lines(s3, f"{existing['output_path']}/{key}.out")
+        assert len(answers) == len(rows), key
+        for row, answer, score in zip(rows, answers, scores[key], strict=True):
+            head, _, tail = answer.rpartition(",")
+            assert head == row
+            assert float(tail) == pytest.approx(score, rel=1e-6)
+
+
+SKLEARN_MODELS = "fogbank-sdk-sklearn-models"
+
+
+@pytest.fixture(scope="module")
+def sklearn_model(s3: Any) -> tuple[str, Any]:
+    """A scikit-learn LogisticRegression saved with joblib by fogbank's own scikit-learn
+    (the endpoint workers that unpickle it run in fogbank's environment), as model.tar.gz
+    in the lake; its URL and the estimator."""
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(200, 4))
+    labels = (features[:, 0] + features[:, 1] > 0).astype(int)
+    model = LogisticRegression().fit(features, labels)
+    pickled = io.BytesIO()
+    joblib.dump(model, pickled)
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        info = tarfile.TarInfo("model.joblib")
+        info.size = len(pickled.getvalue())
+        tar.addfile(info, io.BytesIO(pickled.getvalue()))
+    s3.create_bucket(Bucket=SKLEARN_MODELS)
+    s3.put_object(Bucket=SKLEARN_MODELS, Key="sklearn/model.tar.gz", Body=archive.getvalue())
+    return f"s3://{SKLEARN_MODELS}/sklearn/model.tar.gz", model
+
+
+def _tar_names(s3: Any, uri: str) -> set[str]:
+    bucket, key = _split(uri)
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as archive:
+        return {m.name.removeprefix("./") for m in archive.getmembers() if m.isfile()}
+
+
+def assert_answers(served: dict[str, Any], model: Any, rows: np.ndarray) -> None:
+    labels = [int(v) for v in model.predict(rows)]
+    probabilities = model.predict_proba(rows)[:, 1]
+    assert served["json"]["labels"] == labels
+    assert served["json"]["probabilities"] == pytest.approx(probabilities, rel=1e-9)
+    assert [row[0] for row in served["csv"]] == [str(v) for v in labels]
+    assert [float(row[1]) for row in served["csv"]] == pytest.approx(probabilities, rel=1e-9)
+
+
+def test_sklearn_model_serves_the_users_inference_code(
+    gateway: str, run_scenario: RunScenario, s3: Any, sklearn_model: tuple[str, Any]
+) -> None:
+    """SKLearnModel(entry_point=..., source_dir=...).deploy(): the SDK's sourcedir.tar.gz
+    (SAGEMAKER_SUBMIT_DIRECTORY an S3 URL) and, with network isolation, its repacked
+    model.tar.gz (code/ inside, SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code) both serve
+    inference.py's handlers on fogbank's scikit-learn."""
+    model_data, model = sklearn_model
+    result = run_scenario("sklearn_inference.py", model_data, endpoint_url=gateway)
+
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    assert result["image_uri"] == image
+    assert builtin_algorithm(image) is None  # served as user code, not a built-in
+    rows = np.asarray(result["rows"])
+
+    uploaded = result["sourcedir"]
+    container = uploaded["PrimaryContainer"]
+    assert container["Image"] == image
+    assert container["ModelDataUrl"] == model_data
+    environment = container["Environment"]
+    assert environment["SAGEMAKER_PROGRAM"] == "inference.py"
+    sourcedir = f"s3://fogbank-sdk-sklearn/{uploaded['ModelName']}/sourcedir.tar.gz"
+    assert environment["SAGEMAKER_SUBMIT_DIRECTORY"] == sourcedir
+    assert _tar_names(s3, sourcedir) == {"inference.py", "scoring.py"}
+    assert uploaded["endpoint_status"] == "InService"
+    assert_answers(uploaded, model, rows)
+
+    repacked = result["repacked"]
+    assert repacked["EnableNetworkIsolation"] is True
+    container = repacked["PrimaryContainer"]
+    assert container["Image"] == image
+    assert container["ModelDataUrl"] == (
+        f"s3://fogbank-sdk-sklearn/{repacked['ModelName']}/model.tar.gz"
+    )
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
+    assert _tar_names(s3, container["ModelDataUrl"]) == {
+        "model.joblib",
+        "code/inference.py",
+        "code/scoring.py",
+    }
+    assert_answers(repacked, model, rows)

@@ -28,7 +28,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -453,20 +453,41 @@ class ControlPlaneStore:
     ) -> None:
         """Record one point of each named metric, with the same dimensions and time, in
         one transaction (PutMetricData with several MetricData entries)."""
-        for name, value in values.items():
-            if not math.isfinite(value):
-                raise ValidationException(
-                    f"The value {value!r} for metric {namespace}/{name} is not valid; "
-                    "metric values must be finite numbers."
-                )
-        when = self._now() if timestamp is None else _utc(timestamp)
-        dims = json.dumps(dict(dimensions or {}), sort_keys=True)
-        with self._transaction(write=True) as conn:
+        self.put_metric_batch(namespace, [(values, dimensions or {}, timestamp)])
+
+    def put_metric_batch(
+        self,
+        namespace: str,
+        entries: Sequence[tuple[Mapping[str, float], Mapping[str, str], datetime | None]],
+    ) -> None:
+        """Several :meth:`put_metrics` calls (values, dimensions, time) in one transaction:
+        for engines that gather points in memory and write them now and then."""
+        for values, _, _ in entries:
             for name, value in values.items():
-                series_id = _series_id(conn, namespace, name, dims)
-                conn.execute(
-                    insert(_metric_points).values(series_id=series_id, timestamp=when, value=value)
-                )
+                if not math.isfinite(value):
+                    raise ValidationException(
+                        f"The value {value!r} for metric {namespace}/{name} is not valid; "
+                        "metric values must be finite numbers."
+                    )
+        rows = [
+            (
+                values,
+                json.dumps(dict(dimensions), sort_keys=True),
+                self._now() if timestamp is None else _utc(timestamp),
+            )
+            for values, dimensions, timestamp in entries
+        ]
+        with self._transaction(write=True) as conn:
+            series: dict[tuple[str, str], int] = {}
+            points = []
+            for values, dims, when in rows:
+                for name, value in values.items():
+                    key = (name, dims)
+                    if key not in series:
+                        series[key] = _series_id(conn, namespace, name, dims)
+                    points.append({"series_id": series[key], "timestamp": when, "value": value})
+            if points:
+                conn.execute(insert(_metric_points), points)
 
     def get_metrics(
         self,

@@ -501,8 +501,10 @@ def deliver(ctx: DemoContext, progress: Progress) -> StageOutcome:
     """Firehose through boto3: a delivery stream reading the Kinesis stream partitions
     each record by its event hour (dynamic partitioning, a jq query), converts it to
     Parquet with the crawled table's schema and delivers 64 MB / 2 s buffers per hour
-    into the lake; the events are produced into the stream again, and every delivered
-    row is counted back from the Parquet files, hour by hour."""
+    into the lake; a second delivery stream loads the same records into a warehouse
+    table (the Redshift destination: staged, then COPY'd into DuckDB); the events are
+    produced into the stream again, every delivered row is counted back from the
+    Parquet files, hour by hour, and from the warehouse table."""
     import pyarrow.parquet as pq
 
     from fogbank.gateway.server import BackgroundServer
@@ -570,13 +572,51 @@ def deliver(ctx: DemoContext, progress: Progress) -> StageOutcome:
                     },
                 },
             )
-            while (
-                firehose.describe_delivery_stream(DeliveryStreamName=opts.delivery)[
-                    "DeliveryStreamDescription"
-                ]["DeliveryStreamStatus"]
-                != "ACTIVE"
-            ):
-                time.sleep(0.05)
+            # The same stream into the warehouse, as Firehose loads Redshift: staged in
+            # the lake with a manifest per object, then COPY'd into a table made first.
+            warehouse = ctx.fogbank.firehose.warehouse(WAREHOUSE_URL)
+            warehouse.execute(f"DROP TABLE IF EXISTS {WAREHOUSE_TABLE}")
+            warehouse.execute(
+                f"CREATE TABLE {WAREHOUSE_TABLE} "
+                "(user_id VARCHAR, device VARCHAR, clicked INTEGER, timestamp TIMESTAMP)"
+            )
+            warehouse_stream = f"{opts.delivery}-warehouse"
+            if warehouse_stream in firehose.list_delivery_streams()["DeliveryStreamNames"]:
+                firehose.delete_delivery_stream(DeliveryStreamName=warehouse_stream)
+            firehose.create_delivery_stream(
+                DeliveryStreamName=warehouse_stream,
+                DeliveryStreamType="KinesisStreamAsSource",
+                KinesisStreamSourceConfiguration={
+                    "KinesisStreamARN": f"arn:aws:kinesis:{region}:{account}:stream/{opts.stream}",
+                    "RoleARN": role,
+                },
+                RedshiftDestinationConfiguration={
+                    "RoleARN": role,
+                    "ClusterJDBCURL": WAREHOUSE_URL,
+                    "CopyCommand": {
+                        "DataTableName": WAREHOUSE_TABLE,
+                        "DataTableColumns": "user_id,device,clicked,timestamp",
+                        "CopyOptions": "JSON 'auto' TIMEFORMAT 'auto' GZIP",
+                    },
+                    "Username": "demo",
+                    "Password": "demo-password",
+                    "S3Configuration": {
+                        "RoleARN": role,
+                        "BucketARN": f"arn:aws:s3:::{opts.bucket}",
+                        "Prefix": f"{prefix}warehouse-staging/",
+                        "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 2},
+                        "CompressionFormat": "GZIP",
+                    },
+                },
+            )
+            for name in (opts.delivery, warehouse_stream):
+                while (
+                    firehose.describe_delivery_stream(DeliveryStreamName=name)[
+                        "DeliveryStreamDescription"
+                    ]["DeliveryStreamStatus"]
+                    != "ACTIVE"
+                ):
+                    time.sleep(0.05)
         finally:
             firehose.close()
     # Firehose reads the stream from the delivery stream's creation on: produce again.
@@ -584,7 +624,11 @@ def deliver(ctx: DemoContext, progress: Progress) -> StageOutcome:
     task = progress.add_task("Firehose delivery", total=produced)
     deadline = time.monotonic() + 180.0
     while True:
-        objects = list(lake.iter_objects(opts.bucket, prefix))
+        objects = [
+            o
+            for o in lake.iter_objects(opts.bucket, prefix)
+            if not o.key.startswith(f"{prefix}warehouse-staging/")
+        ]
         per_hour: Counter[str] = Counter()
         for info in objects:
             with lake.get_object(opts.bucket, info.key) as body:
@@ -597,6 +641,18 @@ def deliver(ctx: DemoContext, progress: Progress) -> StageOutcome:
         time.sleep(0.5)
     if delivered != produced or produced != len(batch):
         raise RuntimeError(f"Firehose delivered {delivered} of {produced} records as Parquet")
+    loaded = 0
+    while time.monotonic() < deadline:
+        loaded = int(warehouse.execute(f"SELECT count(*) FROM {WAREHOUSE_TABLE}").rows[0][0])
+        if loaded >= produced:
+            break
+        time.sleep(0.5)
+    clicks = int(warehouse.execute(f"SELECT sum(clicked) FROM {WAREHOUSE_TABLE}").rows[0][0])
+    if loaded != produced or clicks != int(batch.clicked.sum(dtype=np.int64)):
+        raise RuntimeError(
+            f"the warehouse holds {loaded} of {produced} records ({clicks} clicks, "
+            f"{int(batch.clicked.sum(dtype=np.int64))} produced)"
+        )
     expected = {part: count for part, (count, _) in ctx.expected_per_hour.items()}
     if dict(per_hour) != expected:
         raise RuntimeError("Firehose's hour partitions do not hold the events of their hour")
@@ -607,10 +663,21 @@ def deliver(ctx: DemoContext, progress: Progress) -> StageOutcome:
         f"{HOUR_QUERY}; converted to Parquet with {opts.database}.raw's schema; 64 MB / 2 s "
         f"buffers per partition) into {len(objects)} Parquet objects, {sizes / 1e6:.1f} MB, "
         f"in {len(per_hour)} hour partitions under s3://{opts.bucket}/{prefix}; every record "
-        "delivered once, in the partition of its hour",
-        {"RecordsDelivered": float(delivered), "Objects": float(len(objects))},
+        f"delivered once, in the partition of its hour; and through {opts.delivery}-warehouse "
+        f"(a Redshift destination: gzip staging, manifests, COPY ... JSON 'auto') into the "
+        f"warehouse table {WAREHOUSE_TABLE} at {WAREHOUSE_URL}: {loaded:,} rows, {clicks:,} "
+        "clicks, as produced",
+        {
+            "RecordsDelivered": float(delivered),
+            "Objects": float(len(objects)),
+            "WarehouseRows": float(loaded),
+        },
     )
 
+
+# The Redshift destination's warehouse: a DuckDB file under <home>/warehouse/.
+WAREHOUSE_URL = "jdbc:redshift://fogbank-demo.abc123.us-east-1.redshift.amazonaws.com:5439/dev"
+WAREHOUSE_TABLE = "clicks"
 
 # Dynamic partitioning: each event's hour from its own timestamp (2026-01-01T05:...Z).
 HOUR_QUERY = (

@@ -118,7 +118,7 @@ def serve(ctx: DemoContext, progress: Progress) -> StageOutcome:
     measured = ctx.fogbank.endpoints.variant_metrics(endpoint)
     requests = sum(variants.values())
     split = "; ".join(
-        f"{name} {count} calls ({count / requests:.0%}), model "
+        f"{name} {count} call{'' if count == 1 else 's'} ({count / requests:.0%}), model "
         f"{(measured[name].model_latency_us or 0) / 1000:.1f} ms, overhead "
         f"{(measured[name].overhead_latency_us or 0) / 1000:.1f} ms"
         for name, count in sorted(variants.items())

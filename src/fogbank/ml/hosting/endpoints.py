@@ -48,6 +48,7 @@ from fogbank.ml.listing import page
 SERVICE = "sagemaker"
 KIND = "endpoint"
 METRICS_NAMESPACE = "AWS/SageMaker"
+CACHE_SECONDS = 1.0
 SORT_KEYS = ("Name", "CreationTime", "Status")
 
 
@@ -150,6 +151,8 @@ class Fleet:
     instances: dict[str, list[Instance]] = field(default_factory=dict)
     prepared: dict[str, tuple[Prepared, ...]] = field(default_factory=dict)
     turn: int = 0
+    replacing: set[int] = field(default_factory=set)
+    """ids of dead instances a fresh one is being started for."""
 
     def stop(self) -> None:
         stop_workers([w for group in self.instances.values() for i in group for w in i.workers])
@@ -179,6 +182,16 @@ class Endpoints:
         self._lock = threading.RLock()
         self._fleets: dict[str, Fleet] = {}
         self._random = random.Random()
+        # InvokeEndpoint reads the endpoint from here, not the store, for a second at a
+        # time: this process writes every change through _update, so only a change made
+        # by another process on the same home can be seen up to a second late.
+        self._known: dict[str, tuple[float, Endpoint]] = {}
+        # Invocation metrics gather here and are written once a second, in one
+        # transaction: a SQLite commit per call would cost more than the call.
+        self._pending: list[tuple[dict[str, float], dict[str, str], datetime]] = []
+        self._pending_lock = threading.Lock()
+        self._flusher: threading.Thread | None = None
+        self._closing = threading.Event()
 
     # ------------------------------------------------------------------ control plane
 
@@ -427,7 +440,9 @@ class Endpoints:
             fleet = self._fleets.pop(name, None)
         if fleet is not None:
             fleet.stop()
-        self._store.delete_resource(SERVICE, KIND, name)
+        with self._lock:
+            self._store.delete_resource(SERVICE, KIND, name)
+            self._known.pop(name, None)
         shutil.rmtree(self._root / name, ignore_errors=True)
 
     # ------------------------------------------------------------------ data plane
@@ -448,10 +463,9 @@ class Endpoints:
         to the variant's Invocations, Invocation4XXErrors / Invocation5XXErrors,
         ModelLatency and OverheadLatency (microseconds, as CloudWatch has them)."""
         started = time.perf_counter()
-        found = self._store.find_resource(SERVICE, KIND, name)
-        if found is None:
+        endpoint = self._lookup(name)
+        if endpoint is None:
             raise ValidationError(f"Endpoint {name} of account {self._account_id} not found.")
-        endpoint = Endpoint.from_body(found.body)
         if endpoint.status not in ("InService", "Updating"):
             raise ValidationError(
                 f"Endpoint {name} of account {self._account_id} is {endpoint.status}, not "
@@ -511,6 +525,18 @@ class Endpoints:
             f"{self._models_root(endpoint) / variant.name / 'logs'}."
         )
 
+    def worker_pids(self, name: str) -> dict[str, list[list[int]]]:
+        """The process ids serving the endpoint in this process: per variant, per
+        instance, one per container (empty before the first request after a restart)."""
+        with self._lock:
+            fleet = self._fleets.get(name)
+            if fleet is None:
+                return {}
+            return {
+                variant: [[w.process.pid for w in i.workers] for i in instances]
+                for variant, instances in fleet.instances.items()
+            }
+
     def _log_stream(self, name: str) -> str:
         return (
             f"arn:aws:logs:{self._region}:{self._account_id}:log-group:"
@@ -527,8 +553,7 @@ class Endpoints:
     ) -> None:
         now = time.perf_counter()
         model_us = (now - model_started) * 1e6
-        self._store.put_metrics(
-            METRICS_NAMESPACE,
+        entry = (
             {
                 "Invocations": 1.0,
                 "Invocation4XXErrors": 1.0 if 400 <= status < 500 else 0.0,
@@ -536,11 +561,31 @@ class Endpoints:
                 "ModelLatency": model_us,
                 "OverheadLatency": max((now - started) * 1e6 - model_us, 0.0),
             },
-            dimensions={"EndpointName": endpoint.name, "VariantName": variant.name},
+            {"EndpointName": endpoint.name, "VariantName": variant.name},
+            self._clock.now(),
         )
+        with self._pending_lock:
+            self._pending.append(entry)
+            if self._flusher is None:
+                self._flusher = threading.Thread(
+                    target=self._flush_every_second, name="endpoint-metrics", daemon=True
+                )
+                self._flusher.start()
+
+    def _flush_every_second(self) -> None:
+        while not self._closing.wait(1.0):
+            self.flush_metrics()
+
+    def flush_metrics(self) -> None:
+        """Write the invocation metrics gathered since the last write."""
+        with self._pending_lock:
+            batch, self._pending = self._pending, []
+        if batch:
+            self._store.put_metric_batch(METRICS_NAMESPACE, batch)
 
     def variant_metrics(self, name: str) -> dict[str, VariantMetrics]:
         """Each variant's invocation counts and mean latencies, from the store."""
+        self.flush_metrics()
         totals: dict[str, dict[str, list[float]]] = {}
         for point in self._store.get_metrics(METRICS_NAMESPACE, dimensions={"EndpointName": name}):
             variant = point.dimensions.get("VariantName", "")
@@ -583,29 +628,78 @@ class Endpoints:
         return self._random.choices(endpoint.variants, weights=weights)[0]
 
     def _instance(self, endpoint: Endpoint, variant: Variant, failed: Instance | None) -> Instance:
-        """The next live instance of the variant in turn; ``failed`` (an instance that did
-        not answer) is replaced by a fresh one first."""
+        """The next live instance of the variant in turn. ``failed`` (an instance that did
+        not answer) is killed; dead instances are restarted in the background while a
+        live one serves, or at once when none is left."""
         with self._lock:
             fleet = self._fleets.get(endpoint.name)
             if fleet is None:  # InService in the store, no workers here: start them
                 fleet = self._start_fleet(endpoint)
                 self._fleets[endpoint.name] = fleet
             instances = fleet.instances[variant.name]
-            for index, instance in enumerate(instances):
-                if instance is failed:
-                    instance.kill()
-                    instances[index] = self._start_instance(endpoint, fleet, variant)
+            if failed is not None:
+                failed.kill()
             fleet.turn += 1
+            chosen: Instance | None = None
+            dead: list[Instance] = []
             for step in range(len(instances)):
                 candidate = instances[(fleet.turn + step) % len(instances)]
-                if candidate.alive():
-                    return candidate
-            index = fleet.turn % len(instances)
-            instances[index].kill()
-            instances[index] = self._start_instance(endpoint, fleet, variant)
-            return instances[index]
+                if not candidate.alive():
+                    dead.append(candidate)
+                elif chosen is None:
+                    chosen = candidate
+            if chosen is None:
+                index = fleet.turn % len(instances)
+                instances[index].kill()
+                dead = [d for d in dead if d is not instances[index]]
+                chosen = instances[index] = self._start_instance(endpoint, fleet, variant)
+            for instance in dead:
+                if id(instance) not in fleet.replacing:
+                    fleet.replacing.add(id(instance))
+                    threading.Thread(
+                        target=self._replace,
+                        args=(endpoint, fleet, variant, instance),
+                        name=f"restart-{endpoint.name}",
+                        daemon=True,
+                    ).start()
+            return chosen
+
+    def _replace(self, endpoint: Endpoint, fleet: Fleet, variant: Variant, dead: Instance) -> None:
+        """Start a fresh instance in place of a dead one (a failed start is tried again by
+        the next request that finds the instance dead)."""
+        dead.kill()
+        try:
+            fresh = self._start_instance(endpoint, fleet, variant)
+        except Exception:
+            with self._lock:
+                fleet.replacing.discard(id(dead))
+            return
+        with self._lock:
+            fleet.replacing.discard(id(dead))
+            instances = fleet.instances.get(variant.name, [])
+            if self._fleets.get(endpoint.name) is fleet:
+                for index, instance in enumerate(instances):
+                    if instance is dead:
+                        instances[index] = fresh
+                        return
+        fresh.stop()  # the endpoint was deleted, rescaled or redeployed meanwhile
 
     # ------------------------------------------------------------------ plumbing
+
+    def _lookup(self, name: str) -> Endpoint | None:
+        """The endpoint's record, read from the store at most once a second."""
+        now = time.monotonic()
+        with self._lock:
+            known = self._known.get(name)
+            if known is not None and now - known[0] < CACHE_SECONDS:
+                return known[1]
+            found = self._store.find_resource(SERVICE, KIND, name)
+            if found is None:
+                self._known.pop(name, None)
+                return None
+            endpoint = Endpoint.from_body(found.body)
+            self._known[name] = (now, endpoint)
+            return endpoint
 
     def _update(self, name: str, change: Callable[[Endpoint], Endpoint]) -> None:
         with self._lock:
@@ -616,13 +710,22 @@ class Endpoints:
             self._store.put_resource(
                 SERVICE, KIND, name, changed.arn, changed.to_body(), state=changed.status
             )
+            self._known[name] = (time.monotonic(), changed)
 
     def close(self) -> None:
         with self._lock:
             fleets = list(self._fleets.values())
             self._fleets.clear()
+            self._known.clear()
         for fleet in fleets:
             fleet.stop()
+        self._closing.set()
+        with self._pending_lock:
+            flusher, self._flusher = self._flusher, None
+        if flusher is not None:
+            flusher.join()
+        self.flush_metrics()
+        self._closing.clear()
 
     def reset(self) -> None:
         self.close()

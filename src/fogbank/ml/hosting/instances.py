@@ -7,8 +7,9 @@ container on ``SAGEMAKER_BIND_TO_PORT``; an *instance* is one worker per contain
 :mod:`fogbank.ml.hosting.serving`; any other image serves the user's inference code
 (``SAGEMAKER_PROGRAM``, or ``code/inference.py`` in the model.tar.gz) with
 :mod:`fogbank.ml.hosting.toolkit`, as the framework containers do. An image that is
-neither needs a container engine to run, and fogbank finds none: preparing it fails with
-a message that says so.
+neither runs as itself under Docker (``docker run <image> serve``, the model mounted at
+/opt/ml/model, port 8080 published on the loopback port), when a Docker engine answers;
+without one, preparing it fails with a message that says so.
 
 :meth:`Instance.invoke` walks a serial pipeline: container 1 gets the caller's request,
 each answer is the next container's request (its Content-Type the answer's, no Accept,
@@ -27,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -135,7 +137,10 @@ class Prepared:
     container: Container
     model_dir: Path
     code: tuple[Path, str] | None
-    """User inference code: the folder and the program; None for a built-in."""
+    """User inference code: the folder and the program; None otherwise."""
+    docker: str | None = None
+    """The Docker CLI that runs the container's own image, for an image that is neither
+    a built-in algorithm nor served as user code."""
 
 
 def prepare(lake: Lake, folder: Path, model: ServedModel) -> tuple[Prepared, ...]:
@@ -149,10 +154,21 @@ def prepare(lake: Lake, folder: Path, model: ServedModel) -> tuple[Prepared, ...
         model_dir.mkdir(parents=True)
         if container.model_data_url:
             _extract(lake, container.model_data_url, model_dir)
-        code = None
+        code = docker = None
         if container.algorithm is None:
-            code = _find_code(lake, container, root, model_dir, model.name)
-        prepared.append(Prepared(container, model_dir, code))
+            code = _find_code(lake, container, root, model_dir)
+            if code is None:
+                docker = docker_engine()
+                if docker is None:
+                    raise FogbankError(
+                        f"Model {model.name!r}'s container {container.hostname} uses the "
+                        f"image {container.image!r}, which is not a SageMaker built-in "
+                        "algorithm, and carries no inference code (set SAGEMAKER_PROGRAM, or "
+                        "put code/inference.py in the model.tar.gz). Running the image itself "
+                        "needs a container engine such as Docker, and fogbank found none on "
+                        "this machine (`docker version` must answer)."
+                    )
+        prepared.append(Prepared(container, model_dir, code, docker))
     return tuple(prepared)
 
 
@@ -168,8 +184,10 @@ def _extract(lake: Lake, url: str, into: Path) -> None:
 
 
 def _find_code(
-    lake: Lake, container: Container, root: Path, model_dir: Path, model: str
-) -> tuple[Path, str]:
+    lake: Lake, container: Container, root: Path, model_dir: Path
+) -> tuple[Path, str] | None:
+    """The user's inference code (SAGEMAKER_SUBMIT_DIRECTORY fetched when it is in S3),
+    or None when the container carries none."""
     environ = dict(container.environment)
     submit = environ.get("SAGEMAKER_SUBMIT_DIRECTORY", "")
     if submit.startswith("s3://"):  # the SDK's sourcedir.tar.gz, uploaded beside the model
@@ -179,16 +197,24 @@ def _find_code(
         environ["SAGEMAKER_SUBMIT_DIRECTORY"] = str(code_dir)
     elif submit.startswith(_CODE_ROOT):
         environ["SAGEMAKER_SUBMIT_DIRECTORY"] = str(model_dir / "code") + submit[len(_CODE_ROOT) :]
-    found = resolve_program(model_dir, environ)
+    return resolve_program(model_dir, environ)
+
+
+def docker_engine() -> str | None:
+    """The Docker CLI, when one is on PATH and its engine answers; else None."""
+    found = shutil.which("docker")
     if found is None:
-        raise FogbankError(
-            f"Model {model!r}'s container {container.hostname} uses the image "
-            f"{container.image!r}, which is not a SageMaker built-in algorithm, and carries no "
-            "inference code (set SAGEMAKER_PROGRAM, or put code/inference.py in the "
-            "model.tar.gz). Running the image itself needs a container engine such as "
-            "Docker, and fogbank found none on this machine."
+        return None
+    try:
+        answered = subprocess.run(
+            [found, "version", "--format", "{{.Server.Version}}"],
+            capture_output=True,
+            timeout=10,
+            check=False,
         )
-    return found
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return found if answered.returncode == 0 else None
 
 
 # ---------------------------------------------------------------------- processes
@@ -196,14 +222,26 @@ def _find_code(
 
 @dataclass
 class Worker:
-    """One container's process, serving on a loopback port."""
+    """One container's process, serving on a loopback port, and the kept-alive
+    connections to it (a new TCP connection per request would cost more than a small
+    model's predict)."""
 
     hostname: str
     port: int
     process: subprocess.Popen[bytes]
+    idle: list[http.client.HTTPConnection] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    docker: tuple[str, str] | None = None
+    """The Docker CLI and the container's name, for a worker running an image."""
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def close_connections(self) -> None:
+        with self.lock:
+            idle, self.idle = self.idle, []
+        for connection in idle:
+            connection.close()
 
 
 @dataclass(frozen=True)
@@ -277,13 +315,18 @@ class Instance:
     def kill(self) -> None:
         """SIGKILL: for an instance that stopped answering."""
         for worker in self.workers:
+            worker.close_connections()
             if worker.alive():
                 worker.process.kill()
             worker.process.wait()
+            _remove_container(worker)
 
 
 def stop_workers(workers: list[Worker]) -> None:
-    """SIGTERM, then SIGKILL after 30 s (as SageMaker stops a container)."""
+    """SIGTERM, then SIGKILL after 30 s (as SageMaker stops a container); a container
+    run from an image is removed with it."""
+    for worker in workers:
+        worker.close_connections()
     for worker in workers:
         if worker.alive():
             worker.process.terminate()
@@ -293,6 +336,14 @@ def stop_workers(workers: list[Worker]) -> None:
         except subprocess.TimeoutExpired:
             worker.process.kill()
             worker.process.wait()
+        _remove_container(worker)
+
+
+def _remove_container(worker: Worker) -> None:
+    if worker.docker is not None:
+        cli, name = worker.docker
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            subprocess.run([cli, "rm", "--force", name], capture_output=True, timeout=60)
 
 
 def start_instance(
@@ -325,6 +376,8 @@ def start_worker(
     env = {**os.environ, "SAGEMAKER_BIND_TO_PORT": str(port), "PYTHONUNBUFFERED": "1"}
     env.update(item.container.environment)
     env.update(environment or {})
+    if item.docker is not None:
+        return _start_image(item, item.docker, port, log_dir, environment)
     command = [sys.executable, "-m", "fogbank.ml.hosting.serve", "--model-dir", str(item.model_dir)]
     if item.code is None:
         command += ["--algorithm", str(item.container.algorithm)]
@@ -338,6 +391,38 @@ def start_worker(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
         )
     return Worker(item.container.hostname, port, process)
+
+
+def _start_image(
+    item: Prepared,
+    docker: str,
+    port: int,
+    log_dir: Path,
+    environment: Mapping[str, str] | None,
+) -> Worker:
+    """``docker run <image> serve`` as SageMaker runs a container: the model mounted
+    read-only at /opt/ml/model, the container's Environment set, port 8080 published on
+    the loopback port fogbank calls."""
+    name = f"fogbank-{item.container.hostname}-{port}-{os.getpid()}"
+    command = [
+        docker,
+        "run",
+        "--rm",
+        "--name",
+        name,
+        "--publish",
+        f"127.0.0.1:{port}:8080",
+        "--volume",
+        f"{item.model_dir}:/opt/ml/model:ro",
+    ]
+    for key, value in {**item.container.environment, **(environment or {})}.items():
+        command += ["--env", f"{key}={value}"]
+    command += [item.container.image, "serve"]
+    with (log_dir / f"{item.container.hostname}-{port}.log").open("ab") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+    return Worker(item.container.hostname, port, process, docker=(docker, name))
 
 
 def wait_for_ping(worker: Worker, log_dir: Path | None = None) -> None:
@@ -378,15 +463,38 @@ def _log_tail(log_dir: Path | None, worker: Worker) -> str:
 
 
 def _reply(worker: Worker, body: bytes, headers: dict[str, str], timeout: float) -> Reply:
-    connection = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=timeout)
-    try:
-        connection.request("POST", "/invocations", body=body, headers=headers)
-        response = connection.getresponse()
+    """POST /invocations on a kept-alive connection; one the worker closed while it was
+    idle is replaced by a fresh one and the request sent again."""
+    while True:
+        with worker.lock:
+            connection = worker.idle.pop() if worker.idle else None
+        reused = connection is not None
+        if connection is None:
+            connection = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=timeout)
+        else:
+            connection.timeout = timeout
+            if connection.sock is not None:
+                connection.sock.settimeout(timeout)
+        try:
+            connection.request("POST", "/invocations", body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            connection.close()
+            if reused:
+                continue
+            raise
+        except BaseException:
+            connection.close()
+            raise
+        if response.will_close:
+            connection.close()
+        else:
+            with worker.lock:
+                worker.idle.append(connection)
         return Reply(
             response.status,
             {k.lower(): v for k, v in response.getheaders()},
-            response.read(),
+            data,
             worker.hostname,
         )
-    finally:
-        connection.close()
