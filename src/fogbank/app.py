@@ -16,6 +16,7 @@ from fogbank.core.config import FogbankConfig
 from fogbank.core.store import ControlPlaneStore
 from fogbank.firehose.engine import Firehose
 from fogbank.lake.engine import Lake
+from fogbank.ml.cloudwatch_logs import SageMakerLogs
 from fogbank.ml.hosting.endpoints import Endpoints
 from fogbank.ml.hosting.engine import Hosting
 from fogbank.ml.hosting.transform import TransformJobs
@@ -113,6 +114,9 @@ class Fogbank:
             region=self.config.region,
         )
         self.sagemaker_tags = SageMakerTags(self.store)
+        self.logs = SageMakerLogs(
+            self.training, self.endpoints.log_files, self.transforms.log_files, clock=self.clock
+        )
 
     def _queries(self) -> Queries:
         return Queries(

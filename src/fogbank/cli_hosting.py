@@ -1,12 +1,16 @@
-"""`fogbank endpoints ls` and `fogbank transform ls`: SageMaker endpoints with their
-variants' traffic and latencies, and batch transform jobs."""
+"""`fogbank endpoints ls`, `fogbank transform ls`, `fogbank logs endpoint NAME` and
+`fogbank logs transform JOB`: SageMaker endpoints with their variants' traffic and
+latencies, batch transform jobs, and their instances' logs."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from fogbank import cli
+from fogbank.cli_training import logs_app
 
 endpoints_app = typer.Typer(help="SageMaker endpoints.", no_args_is_help=True)
 transform_app = typer.Typer(help="SageMaker batch transform jobs.", no_args_is_help=True)
@@ -78,3 +82,27 @@ def transform_ls(ctx: typer.Context) -> None:
                 (job.failure_reason or "")[:100],
             )
         cli.console.print(table)
+
+
+def _print_logs(files: list[tuple[str, Path, int]]) -> None:
+    for stream, path, _ in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for line in text.splitlines():
+            cli.console.print(f"[{stream}] {line}", highlight=False, markup=False)
+
+
+@logs_app.command("endpoint")
+def logs_endpoint(ctx: typer.Context, name: str) -> None:
+    """An endpoint's instance logs (CloudWatch Logs group /aws/sagemaker/Endpoints/NAME):
+    every container of every instance, stream by stream."""
+    with cli._open(ctx) as fogbank:
+        fogbank.endpoints.describe_endpoint(name)
+        _print_logs(fogbank.endpoints.log_files(name))
+
+
+@logs_app.command("transform")
+def logs_transform(ctx: typer.Context, job: str) -> None:
+    """A transform job's instance logs (group /aws/sagemaker/TransformJobs)."""
+    with cli._open(ctx) as fogbank:
+        fogbank.transforms.describe_transform_job(job)
+        _print_logs(fogbank.transforms.log_files(job))

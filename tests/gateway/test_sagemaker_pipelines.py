@@ -336,3 +336,7 @@ def test_endpoints_ls_shows_each_variant_with_its_traffic(
     row = next(line for line in listed.output.splitlines() if "shown" in line)
     cells = [cell.strip() for cell in row.split("│") if cell.strip()]
     assert cells[:8] == ["shown", "InService", "main", "m", "1", "1", "3", "0"]
+    logged = CliRunner().invoke(app, ["--home", str(tmp_path), "logs", "endpoint", "shown"])
+    assert logged.exit_code == 0, logged.output
+    assert "[main/primary-" in logged.output
+    assert "Loaded the linear-learner model" in logged.output

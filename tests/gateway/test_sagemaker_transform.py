@@ -263,3 +263,51 @@ def test_a_job_whose_fogbank_died_reads_failed(trained: Fogbank) -> None:
     assert described.status == "Failed"
     assert described.failure_reason is not None
     assert described.failure_reason.startswith("InternalServerError")
+
+
+def test_instances_log_to_cloudwatch_logs(trained: Fogbank) -> None:
+    """Transform and endpoint instances' output, as DescribeLogStreams / GetLogEvents
+    serve it from /aws/sagemaker/TransformJobs and /aws/sagemaker/Endpoints/<name>."""
+    trained.lake.write("s3://data/in/x.csv", _features(csv_rows(3)))
+    trained.transforms.create_transform_job(_request("logged", "s3://data/in/", "s3://data/o"))
+    assert trained.transforms.wait("logged", 60).status == "Completed"
+    trained.hosting.create_endpoint_config(
+        {
+            "EndpointConfigName": "logged",
+            "ProductionVariants": [
+                {"VariantName": "AllTraffic", "ModelName": "scorer", "InitialInstanceCount": 1}
+            ],
+        }
+    )
+    trained.endpoints.create_endpoint("logged", "logged", {})
+    deadline = time.monotonic() + 60
+    while trained.endpoints.describe_endpoint("logged").status == "Creating":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    with transport_client("in-process", trained, "logs") as logs:
+        streams = logs.describe_log_streams(
+            logGroupName="/aws/sagemaker/TransformJobs", logStreamNamePrefix="logged/"
+        )["logStreams"]
+        assert [s["logStreamName"].split("-")[0] for s in streams] == ["logged/primary"]
+        lines = logs.get_log_events(
+            logGroupName="/aws/sagemaker/TransformJobs",
+            logStreamName=streams[0]["logStreamName"],
+            startFromHead=True,
+        )["events"]
+        assert any("Loaded the xgboost model" in e["message"] for e in lines)
+
+        group = "/aws/sagemaker/Endpoints/logged"
+        deadline = time.monotonic() + 30
+        while True:  # the instance logs its start before it answers /ping
+            streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+            names = [s["logStreamName"] for s in streams]
+            events = logs.get_log_events(
+                logGroupName=group, logStreamName=names[0], startFromHead=True
+            )["events"]
+            if any("Loaded the xgboost model" in e["message"] for e in events):
+                break
+            assert time.monotonic() < deadline, events
+            time.sleep(0.2)
+        assert names[0].startswith("AllTraffic/primary-")
+        with pytest.raises(logs.exceptions.ResourceNotFoundException):
+            logs.describe_log_streams(logGroupName="/aws/sagemaker/Endpoints/nope")

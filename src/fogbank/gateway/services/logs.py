@@ -1,8 +1,10 @@
 """CloudWatch Logs on the gateway, for the logs fogbank's jobs write.
 
 The SageMaker Python SDK's ``fit()`` follows a training job's log through
-DescribeLogStreams and GetLogEvents on ``/aws/sagemaker/TrainingJobs``; these are
-served from the jobs' own log files. Other log groups do not exist here.
+DescribeLogStreams and GetLogEvents on ``/aws/sagemaker/TrainingJobs``; endpoints' and
+transform jobs' instances log to ``/aws/sagemaker/Endpoints/<endpoint>`` and
+``/aws/sagemaker/TransformJobs`` (see :mod:`fogbank.ml.cloudwatch_logs`). Other log
+groups do not exist here.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ OPERATIONS = Operations()
 @OPERATIONS("DescribeLogStreams")
 def describe_log_streams(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
     group = p.get("logGroupName") or str(p.get("logGroupIdentifier", "")).split(":log-group:")[-1]
-    streams = fb.training.log_streams(group, p.get("logStreamNamePrefix", ""))
+    streams = fb.logs.log_streams(group, p.get("logStreamNamePrefix", ""))
     if p.get("orderBy") == "LastEventTime":
         streams.sort(key=lambda s: s.last_event_ms or 0)
     if p.get("descending"):
@@ -54,7 +56,7 @@ def describe_log_streams(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
 @OPERATIONS("GetLogEvents")
 def get_log_events(fb: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
     group = p.get("logGroupName") or str(p.get("logGroupIdentifier", "")).split(":log-group:")[-1]
-    page = fb.training.log_events(
+    page = fb.logs.log_events(
         group,
         p["logStreamName"],
         start_time=p.get("startTime"),

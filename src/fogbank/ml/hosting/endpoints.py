@@ -537,6 +537,17 @@ class Endpoints:
                 for variant, instances in fleet.instances.items()
             }
 
+    def log_files(self, name: str) -> list[tuple[str, Path, int]]:
+        """The endpoint's instance logs, as CloudWatch Logs streams: (``<variant>/
+        <container>-<port>``, the file, its creation time in ms), for every fleet it has
+        run (a blue/green update keeps the old fleet's logs)."""
+        found = []
+        for path in sorted((self._root / name).glob("*/*/logs/*.log")):
+            variant = path.parent.parent.name
+            created = int(path.stat().st_ctime * 1000)
+            found.append((f"{variant}/{path.stem}", path, created))
+        return found
+
     def _log_stream(self, name: str) -> str:
         return (
             f"arn:aws:logs:{self._region}:{self._account_id}:log-group:"

@@ -380,6 +380,15 @@ class TransformJobs:
             run[0].join(timeout)
         return self.describe_transform_job(name)
 
+    def log_files(self, name: str) -> list[tuple[str, Path, int]]:
+        """The job's instance logs, as CloudWatch Logs streams (``<job>/<container>-
+        <port>``, the file, its creation time in ms); every job's when ``name`` is ""."""
+        pattern = f"{name}/logs/*.log" if name else "*/logs/*.log"
+        return [
+            (f"{path.parent.parent.name}/{path.stem}", path, int(path.stat().st_ctime * 1000))
+            for path in sorted(self._root.glob(pattern))
+        ]
+
     # ------------------------------------------------------------------ the run
 
     def _run(self, job: TransformJob, stop: threading.Event) -> None:

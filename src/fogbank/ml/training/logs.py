@@ -70,6 +70,20 @@ def describe(path: Path, name: str, created_ms: int) -> LogStream:
     )
 
 
+def ingest(path: Path, now_ms: int) -> None:
+    """Give the complete lines of ``path`` that have no ingestion time yet ``now_ms``:
+    for logs no job run reads as they are written (endpoint and transform instances),
+    a line's ingestion is the first time a reader asks for it."""
+    if not path.exists():
+        return
+    with path.open("rb") as log:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: log.read(1 << 20), b""))
+    stamped = len(_times(path))
+    if lines > stamped:
+        with times_path(path).open("a", encoding="ascii") as times:
+            times.write(f"{now_ms}\n" * (lines - stamped))
+
+
 def _times(path: Path) -> list[int]:
     kept = times_path(path)
     if not kept.exists():
