@@ -20,11 +20,12 @@ PEERS := $(VENV)-peers
 bench: setup $(PEERS)/.installed
 	FOGBANK_BENCH_PEERS_PYTHON=$(abspath $(PEERS))/bin/python $(BIN)/python -m benchmarks
 
-# The peers benchmarks measure against (moto's server, MiniStack) live in a venv of their
-# own: MiniStack pins an exact botocore, which would move fogbank's.
+# The peers benchmarks measure against (moto's server, MiniStack; mlflow with scikit-learn
+# for bench_serving) live in a venv of their own: MiniStack pins an exact botocore and
+# mlflow pins many packages, which would move fogbank's.
 $(PEERS)/.installed:
 	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
-	$(PEERS)/bin/python -m pip install --quiet 'moto[server]' ministack
+	$(PEERS)/bin/python -m pip install --quiet 'moto[server]' ministack mlflow scikit-learn
 	touch $@
 
 # The SageMaker Python SDK v2 that tests/sdk drive fogbank with lives in a venv of its own:

@@ -8,7 +8,9 @@ interpreter the runner names, then this one, then a conventional venv.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -37,6 +39,9 @@ class ServerProcess:
     port: int = 0
     problem: str | None = None
     log_path: Path | None = None
+    new_session: bool = False
+    """Start it as a process group leader and signal the whole group on stop (for a
+    server that runs its real server as a child, as ``mlflow models serve`` does)."""
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
 
@@ -64,6 +69,7 @@ class ServerProcess:
                 stderr=subprocess.STDOUT,
                 env=env,
                 cwd=self.cwd or scratch,
+                start_new_session=self.new_session,
             )
         except OSError as error:
             self.fail(f"could not start: {error}")
@@ -100,7 +106,9 @@ class ServerProcess:
         return " | ".join(text[-lines:]) or "empty log"
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.process is not None and self.new_session:
+            self._stop_group()
+        elif self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=STOP_TIMEOUT)
@@ -110,6 +118,18 @@ class ServerProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    def _stop_group(self) -> None:
+        """SIGTERM to the process group this server leads, then SIGKILL to what is left."""
+        assert self.process is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=STOP_TIMEOUT)
+        with contextlib.suppress(ProcessLookupError):  # children that outlived their leader
+            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.process.poll() is None:
+            self.process.wait(timeout=STOP_TIMEOUT)
 
 
 def installed_version(python: str, module: str, distribution: str) -> str | None:

@@ -25,6 +25,8 @@ import numpy as np
 import pytest
 import scipy.sparse
 import uvicorn
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fogbank.gateway.server import free_port
 from fogbank.ml.algorithms import algorithm
@@ -591,3 +593,28 @@ def test_the_serve_module_exits_non_zero_when_the_model_cannot_load(tmp_path: Pa
     )
     assert result.returncode != 0
     assert "cannot load" in result.stderr and str(tmp_path) in result.stderr
+
+
+@given(
+    st.lists(
+        st.floats(width=32, allow_nan=True, allow_infinity=True),
+        min_size=1,
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def test_bulk_json_text_is_what_json_dumps_writes(values: list[float], with_label: bool) -> None:
+    """The numpy-formatted rows of a large answer are byte for byte the row-by-row
+    json.dumps path's, wherever the bulk path is taken."""
+    from fogbank.ml.algorithms.base import Predictions
+    from fogbank.ml.hosting import serving
+
+    score = np.asarray(values, dtype=np.float32)
+    labels = (score > 0).astype(np.float32) if with_label else None
+    predictions = Predictions(score=score, predicted_label=labels)
+    texts = serving._row_texts(predictions, with_label)
+    rows = serving._rows(predictions, with_label)
+    if texts is None:
+        assert not np.isfinite(score).all() or np.abs(score).max() >= serving._FAST_TEXT_LIMIT
+        return
+    assert texts == [json.dumps(row) for row in rows]

@@ -18,6 +18,7 @@ from fogbank.ml.hosting.splitting import (
     TransformRecordError,
     assemble,
     batch_records,
+    line_batches,
     payload,
     split_records,
     split_response,
@@ -323,3 +324,36 @@ def test_multi_record_batches_fit_the_limit_and_keep_order(texts: list[bytes], l
 def test_assemble_line_then_split_response_gives_back_the_outputs(outputs: list[bytes]) -> None:
     outputs = [o.rstrip(b"\r") for o in outputs]
     assert split_response(assemble(outputs, "Line"), len(outputs), 1) == outputs
+
+
+@given(
+    st.lists(
+        st.binary(min_size=1, max_size=30).filter(lambda b: b"\n" not in b and b"\r" not in b)
+    ),
+    st.integers(min_value=0, max_value=200),
+    st.booleans(),
+)
+def test_line_batches_are_the_record_path_s_payloads(
+    lines: list[bytes], limit: int, final_newline: bool
+) -> None:
+    """The byte-cut fast path gives exactly the payloads and line numbers that
+    split_records + batch_records + payload give, or refuses what they refuse."""
+    data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    try:
+        expected = [
+            (payload(batch, "Line"), batch[0].position, batch[-1].position)
+            for batch in batch_records(split_records(data, "Line"), "MultiRecord", limit, "Line")
+        ]
+    except TransformRecordError as error:
+        with pytest.raises(TransformRecordError) as caught:
+            line_batches(data, limit)
+        assert caught.value.position == error.position
+        return
+    assert line_batches(data, limit) == expected
+
+
+def test_line_batches_leave_blank_lines_and_crlf_to_the_record_path() -> None:
+    assert line_batches(b"a\n\nb\n", 0) is None
+    assert line_batches(b"a\r\nb\r\n", 0) is None
+    assert line_batches(b"\na\n", 0) is None
+    assert line_batches(b"", 10) == []

@@ -49,6 +49,7 @@ from fogbank.ml.hosting.splitting import (
     TransformRecordError,
     assemble,
     batch_records,
+    line_batches,
     payload,
     split_records,
     split_response,
@@ -467,8 +468,7 @@ class TransformJobs:
                     position=1,
                 ) from None
         try:
-            records = split_records(data, settings.split_type)
-            outputs = caller.transform(records, instance)
+            outputs = caller.transform(data, instance)
         except TransformRecordError as error:
             raise TransformRecordError(f"{location}: {error}", position=error.position) from None
         bucket, prefix = parse_location(settings.output)
@@ -544,8 +544,19 @@ class _Caller:
         if settings.accept:
             self.headers["Accept"] = settings.accept
 
-    def transform(self, records: list[Record], instance: Instance) -> list[bytes]:
+    def transform(self, data: bytes, instance: Instance) -> list[bytes]:
+        """The outputs of one object's records, to assemble in order."""
         settings = self.settings
+        if (
+            settings.split_type == "Line"
+            and self.tuning.strategy == "MultiRecord"
+            and not settings.filters_input
+            and not settings.per_record
+        ):
+            chunks = line_batches(data, self.tuning.max_payload_mb * MB)
+            if chunks is not None:
+                return [self._post(instance, body, first, last) for body, first, last in chunks]
+        records = split_records(data, settings.split_type)
         sent = records
         if settings.filters_input:
             sent = [
@@ -560,7 +571,7 @@ class _Caller:
             if self.stop.is_set():
                 raise Stopped()
             sent_body = payload(batch, settings.split_type, self.tuning.strategy)
-            body = self._post(instance, sent_body, batch)
+            body = self._post(instance, sent_body, batch[0].position, batch[-1].position)
             if not settings.per_record:
                 outputs.append(body)
                 continue
@@ -575,8 +586,7 @@ class _Caller:
                 )
         return outputs
 
-    def _post(self, instance: Instance, body: bytes, batch: list[Record]) -> bytes:
-        first, last = batch[0].position, batch[-1].position
+    def _post(self, instance: Instance, body: bytes, first: int, last: int) -> bytes:
         split_type = self.settings.split_type
         span = where(split_type, first)
         if last != first:
