@@ -340,3 +340,41 @@ def test_endpoints_ls_shows_each_variant_with_its_traffic(
     assert logged.exit_code == 0, logged.output
     assert "[main/primary-" in logged.output
     assert "Loaded the linear-learner model" in logged.output
+
+
+def test_a_container_that_does_not_answer_in_time_is_a_model_error(
+    fogbank: Fogbank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """InvokeEndpoint waits 60 s for the container (1 s here), then answers ModelError
+    with AWS's wording."""
+    from fogbank.ml.hosting import instances
+
+    monkeypatch.setattr(instances, "INVOKE_TIMEOUT_SECONDS", 1.0)
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as out:
+        source = program_source("slow")
+        info = tarfile.TarInfo("code/inference.py")
+        info.size = len(source)
+        out.addfile(info, io.BytesIO(source))
+    fogbank.lake.create_bucket("slow")
+    fogbank.lake.write("s3://slow/model.tar.gz", archive.getvalue())
+    with (
+        transport_client("in-process", fogbank, "sagemaker") as sagemaker,
+        transport_client("in-process", fogbank, "sagemaker-runtime") as runtime,
+    ):
+        described = _endpoint(
+            sagemaker,
+            "slow",
+            {
+                "PrimaryContainer": {
+                    "Image": SKLEARN_IMAGE,
+                    "ModelDataUrl": "s3://slow/model.tar.gz",
+                }
+            },
+        )
+        assert described["EndpointStatus"] == "InService", described.get("FailureReason")
+        with pytest.raises(runtime.exceptions.ModelError) as caught:
+            runtime.invoke_endpoint(EndpointName="slow", Body=b"1", ContentType="text/csv")
+    message = caught.value.response["Error"]["Message"]
+    assert "timed out while waiting for a response from container primary" in message
+    assert fogbank.endpoints.variant_metrics("slow")["AllTraffic"].errors_5xx == 1

@@ -269,10 +269,13 @@ class Instance:
         headers: Mapping[str, str],
         *,
         target_hostname: str | None = None,
-        timeout: float = INVOKE_TIMEOUT_SECONDS,
+        timeout: float | None = None,
     ) -> Reply:
-        """POST /invocations through the pipeline (or to the one container named).
-        Raises OSError when a worker cannot be reached."""
+        """POST /invocations through the pipeline (or to the one container named), each
+        container given ``timeout`` seconds (SageMaker's 60 by default). Raises OSError
+        when a worker cannot be reached, TimeoutError when one does not answer in time."""
+        if timeout is None:
+            timeout = INVOKE_TIMEOUT_SECONDS
         if self.mode == DIRECT:
             chosen = [w for w in self.workers if w.hostname == target_hostname]
             return _reply(chosen[0], body, dict(headers), timeout)
