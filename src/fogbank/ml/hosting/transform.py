@@ -30,7 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from fogbank.core.clock import Clock, SystemClock
-from fogbank.core.errors import FogbankError, ResourceInUse, ValidationException
+from fogbank.core.errors import (
+    FogbankError,
+    ResourceInUse,
+    ResourceInUseException,
+    ValidationException,
+)
 from fogbank.core.ids import arn as make_arn
 from fogbank.core.store import ControlPlaneStore
 from fogbank.lake.engine import Lake
@@ -268,23 +273,24 @@ class TransformJobs:
             now,
             self._owner,
         )
-        if self._store.find_resource(SERVICE, KIND, name) is not None:
-            raise ResourceInUse(
-                f"Job name must be unique within an AWS account and region, and a job with "
-                f"this name already exists ({job.arn})."
-            )
-        self._store.put_resource(
-            SERVICE, KIND, name, job.arn, job.to_body(), state=IN_PROGRESS, create_only=True
-        )
-        tags = request.get("Tags") or []
-        if tags:
-            self._store.tag_resource(job.arn, {t["Key"]: t.get("Value", "") for t in tags})
         stop = threading.Event()
         thread = threading.Thread(
             target=self._run, args=(job, stop), name=f"transform-{name}", daemon=True
         )
-        with self._lock:
+        with self._lock:  # a Describe in between must see the job as running here
+            try:
+                self._store.put_resource(
+                    SERVICE, KIND, name, job.arn, job.to_body(), state=IN_PROGRESS, create_only=True
+                )
+            except ResourceInUseException:
+                raise ResourceInUse(
+                    f"Job name must be unique within an AWS account and region, and a job with "
+                    f"this name already exists ({job.arn})."
+                ) from None
             self._runs[name] = (thread, stop)
+        tags = request.get("Tags") or []
+        if tags:
+            self._store.tag_resource(job.arn, {t["Key"]: t.get("Value", "") for t in tags})
         thread.start()
         return job
 
