@@ -727,7 +727,8 @@ class Crawlers:
             self._store.put_resource(
                 SERVICE, FOLDERS, name, f"{current.arn}/folders", {"Folders": sorted(folders)}
             )
-        self._store.put_resource(SERVICE, CRAWLER, name, current.arn, body, state=READY)
+        # The crawl's record ends before the crawler is READY: a caller that sees READY
+        # (and may start the next crawl) finds this one ended in ListCrawls.
         state = {"SUCCEEDED": "COMPLETED", "CANCELLED": "STOPPED", "FAILED": "FAILED"}[status]
         crawl = self._store.find_resource(SERVICE, CRAWL, _crawl_key(name, sequence))
         if crawl is not None:
@@ -735,6 +736,7 @@ class Crawlers:
             if message:
                 record["ErrorMessage"] = message
             self._store.put_resource(SERVICE, CRAWL, crawl.name, crawl.arn, record, state=state)
+        self._store.put_resource(SERVICE, CRAWLER, name, current.arn, body, state=READY)
 
     # ------------------------------------------------------------------ plumbing
 
