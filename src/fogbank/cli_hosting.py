@@ -4,6 +4,7 @@ latencies, batch transform jobs, and their instances' logs."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
@@ -106,3 +107,34 @@ def logs_transform(ctx: typer.Context, job: str) -> None:
     with cli._open(ctx) as fogbank:
         fogbank.transforms.describe_transform_job(job)
         _print_logs(fogbank.transforms.log_files(job))
+
+
+@transform_app.command("wait")
+def transform_wait(ctx: typer.Context, job: str) -> None:
+    """Follow a transform job with a progress bar of its input objects until it ends;
+    exit 1 when it ends other than Completed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with cli._open(ctx) as fogbank:
+        described = fogbank.transforms.describe_transform_job(job)
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=cli.console
+        ) as progress:
+            task = progress.add_task(job, total=None)
+            while True:
+                described = fogbank.transforms.describe_transform_job(job)
+                progress.update(
+                    task,
+                    description=f"{job}: {described.status}",
+                    completed=described.objects_done,
+                    total=described.objects_total or None,
+                )
+                if described.status not in ("InProgress", "Stopping"):
+                    break
+                time.sleep(0.2)
+        cli.console.print(
+            f"{job} {described.status}"
+            + (f": {described.failure_reason}" if described.failure_reason else "")
+        )
+        if described.status != "Completed":
+            raise typer.Exit(1)

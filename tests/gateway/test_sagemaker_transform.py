@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -113,6 +114,40 @@ def test_one_output_object_per_input_object_records_in_order(
     assert len(_lines(trained, "s3://data/scored/multi/more/b.csv.out")) == 5
     # SingleRecord sends one row a request: the same scores, in the same order
     assert _lines(trained, "s3://data/scored/single/a.csv.out") == multi_a
+
+
+def test_transform_ls_and_wait_show_the_job(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fogbank import FogbankConfig
+    from fogbank.cli import app
+
+    with Fogbank(FogbankConfig.load(home=tmp_path, environ={})) as fb:
+        fb.lake.create_bucket("data")
+        fb.lake.write("s3://data/train/part-0.csv", csv_rows(300))
+        fb.lake.write("s3://data/validation/part-0.csv", csv_rows(100, seed=3))
+        fb.training.create_training_job(xgboost_request("score-me"))
+        assert fb.training.wait("score-me", 120).status == "Completed"
+        fb.hosting.create_model(
+            {
+                "ModelName": "scorer",
+                "ExecutionRoleArn": ROLE,
+                "PrimaryContainer": {"Image": XGBOOST_IMAGE, "ModelDataUrl": ARTIFACTS},
+            }
+        )
+        for index in range(3):
+            fb.lake.write(f"s3://data/in/{index}.csv", _features(csv_rows(5, seed=index)))
+        fb.transforms.create_transform_job(_request("shown", "s3://data/in/", "s3://data/o"))
+        assert fb.transforms.wait("shown", 60).status == "Completed"
+    runner = CliRunner()
+    waited = runner.invoke(app, ["--home", str(tmp_path), "transform", "wait", "shown"])
+    assert waited.exit_code == 0, waited.output
+    assert "shown Completed" in waited.output
+    listed = runner.invoke(app, ["--home", str(tmp_path), "transform", "ls"])
+    row = next(line for line in listed.output.splitlines() if "shown" in line)
+    assert "Completed" in row and "3/3" in row
+    missing = runner.invoke(app, ["--home", str(tmp_path), "transform", "wait", "nope"])
+    assert missing.exit_code == 1
 
 
 def test_data_processing_joins_the_label_to_its_score(trained: Fogbank, sagemaker: Any) -> None:
