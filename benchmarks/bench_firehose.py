@@ -10,7 +10,11 @@ objects in the lake. The baseline is this process parsing the same JSON records 
 writing them as one SNAPPY Parquet file with pyarrow. Goal: fogbank >= 0.5x the
 baseline's records/s. MiniStack and moto are not measured yet.
 
-    python -m benchmarks firehose [--quick] [--dir DIR] [--json PATH]
+The two sides take turns, ``--rounds`` times (3; ``--quick``: 1), each round with a
+fresh server and the order alternating; times are medians and the ratio is the median
+of the per-round ratios, so a busy machine's drift cancels out.
+
+    python -m benchmarks firehose [--quick] [--rounds N] [--dir DIR] [--json PATH]
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -174,20 +179,35 @@ def fogbank_run(data: list[bytes], scratch: Path) -> tuple[float, int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser("firehose", __doc__ or "", "unused").parse_args(argv)
+    args = parser(
+        "firehose", __doc__ or "", "rounds, sides taking turns (3; --quick: 1)"
+    ).parse_args(argv)
     count = 20_000 if args.quick else 200_000
+    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
     console = wide_console(110)
     started = time.perf_counter()
     data = records(count)
     size = sum(len(d) for d in data)
-    with tempfile.TemporaryDirectory(prefix="fogbank-bench-firehose-", dir=args.dir) as tmp:
-        scratch = Path(tmp)
-        base = baseline(data, scratch)
-        with console.status(f"{count:,} records through Firehose into Parquet"):
-            seconds, objects, rows = fogbank_run(data, scratch)
-    ratio = (count / seconds) / (count / base)
+    bases: list[float] = []
+    runs: list[tuple[float, int, int]] = []
+    for round_ in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="fogbank-bench-firehose-", dir=args.dir) as tmp:
+            scratch = Path(tmp)
+            if round_ % 2 == 0:
+                bases.append(baseline(data, scratch))
+            with console.status(f"round {round_ + 1}: {count:,} records through Firehose"):
+                runs.append(fogbank_run(data, scratch))
+            if round_ % 2 == 1:
+                bases.append(baseline(data, scratch))
+    ratios = [base / run[0] for base, run in zip(bases, runs, strict=True)]
+    ratio = statistics.median(ratios)
+    base = statistics.median(bases)
+    seconds = statistics.median(run[0] for run in runs)
+    objects = runs[-1][1]
+    rows = min(run[2] for run in runs)
     title = f"Firehose: {count:,} JSON records ({size / 1e6:.0f} MB) to Parquet"
-    table = Table(title=f"{title} ({os.cpu_count()} CPUs)")
+    spread = f", ratio per round {min(ratios):.2f}-{max(ratios):.2f}" if rounds > 1 else ""
+    table = Table(title=f"{title} ({os.cpu_count()} CPUs, median of {rounds}{spread})")
     for column in ("side", "seconds", "records/s", "rows delivered", "objects", "ratio", "goal"):
         table.add_column(column)
     table.add_row(
@@ -213,9 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = [
         {
             "records": count,
+            "rounds": rounds,
             "baseline_seconds": base,
             "fogbank_seconds": seconds,
             "ratio": ratio,
+            "ratios": ratios,
             "rows": rows,
         }
     ]

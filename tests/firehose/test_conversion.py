@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from fogbank import Fogbank
 from fogbank.core.errors import EntityNotFoundException, InvalidArgumentException
-from fogbank.firehose.conversion import FormatConversion
+from fogbank.firehose.conversion import FormatConversion, SchemaMismatch
 from fogbank.firehose.engine import Firehose
 
 from .conftest import BUCKET, ROLE, destination
@@ -362,3 +362,163 @@ def test_records_fitting_a_schema_round_trip_through_parquet(
     table = pa.Table.from_pylist(read_rows, reader.schema)
     back = pq.read_table(io.BytesIO(made.write(table))).to_pylist()
     assert back == rows
+
+
+# ---------------------------------------------------------------- bulk reading
+
+BULK_COLUMNS = [
+    {"Name": "id", "Type": "bigint"},
+    {"Name": "n", "Type": "int"},
+    {"Name": "small", "Type": "tinyint"},
+    {"Name": "name", "Type": "string"},
+    {"Name": "ok", "Type": "boolean"},
+    {"Name": "score", "Type": "double"},
+]
+
+
+def _reader(deserializer: dict[str, Any] | None = None, columns: Any = None) -> Any:
+    made = FormatConversion.parse(
+        {
+            "DataFormatConversionConfiguration": conversion(None, deserializer),
+            "BufferingHints": HINTS,
+        }
+    )
+    assert made is not None
+    return made.reader(columns or BULK_COLUMNS)
+
+
+def _one_by_one(reader: Any, records: list[bytes]) -> pa.Table | None:
+    """What reading each record with rows() makes, or None when a record is refused."""
+    rows: list[dict[str, Any]] = []
+    try:
+        for record in records:
+            rows += reader.rows(record)
+        return pa.Table.from_pylist(rows, reader.schema)
+    except (SchemaMismatch, pa.ArrowException, UnicodeEncodeError):
+        return None
+
+
+def test_well_formed_records_are_read_in_bulk_as_one_by_one() -> None:
+    reader = _reader()
+    records = [
+        b'{"id": 1, "n": -5, "small": 127, "name": "a\\u00e9", "ok": true, "score": 1.5}',
+        b'{"id": 2, "other": {"x": [1]}}\n',  # keys not in the table are ignored
+        b' {"id": 3}{"id": 4, "score": 2}\r\n',  # two objects, two rows
+        b'{"name": null, "score": 1e-3}',
+        b'{"id":\n 5}',  # an object over two lines
+    ]
+    bulk = reader.table(records)
+    assert bulk is not None and bulk.num_rows == 6
+    assert bulk.equals(_one_by_one(reader, records))
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        b'{"ID": 9}',  # a key that matches its column only case-insensitively
+        b'{"id": 1, "Id": 2}',  # two keys that fold onto one column: the last one wins
+        b'{"score": NaN}',  # JSON's NaN and Infinity: Arrow reads them, rows() refuses
+        b'{"score": -Infinity}',
+        b"\xef\xbb\xbf" + b'{"id": 1}',  # a byte order mark
+        b" \t",  # a blank record
+        b"",
+        b'{"name": "\xff"}',  # not UTF-8
+        b'{"n": 1.0}',  # a fraction for an integer
+        b'{"small": 128}',  # out of tinyint's range
+        b'{"name": 5}',  # OpenX reads a number as text; Arrow refuses it
+        b'{"ok": "true"}',
+        b'{"id": 1} x',
+        b"[1]",
+    ],
+)
+def test_records_that_bulk_reading_may_misread_are_read_one_by_one(odd: bytes) -> None:
+    reader = _reader()
+    records = [b'{"id": 1}', odd, b'{"id": 2}']
+    assert reader.table(records) is None
+    assert reader.table([b'{"id": 1}', b'{"id": 2}']) is not None
+
+
+def test_bulk_reading_follows_the_deserializers_key_options() -> None:
+    openx = {"ConvertDotsInJsonKeysToUnderscores": True, "CaseInsensitive": False}
+    reader = _reader({"OpenXJsonSerDe": openx}, [{"Name": "a_b", "Type": "int"}])
+    assert reader.table([b'{"a.b": 1}']) is None  # rows() reads a.b as a_b
+    assert reader.table([b'{"A_B": 1, "a_b": 2}']) == pa.table({"a_b": pa.array([2], pa.int32())})
+    mapped = {"ColumnToJsonKeyMappings": {"ts": "event.time"}}
+    reader = _reader({"OpenXJsonSerDe": mapped}, [{"Name": "ts", "Type": "string"}])
+    bulk = reader.table([b'{"event.time": "x", "ts": "y"}'])
+    assert bulk is not None and bulk.to_pylist() == [{"ts": "x"}]
+    for kind in ("timestamp", "decimal(4,2)", "float", "varchar(3)", "array<int>"):
+        assert _reader(columns=[{"Name": "a", "Type": kind}]).table([b'{"a": null}']) is None
+
+
+_ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**65), 2**65),
+    st.floats(),
+    st.text(max_size=4),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+)
+
+
+@st.composite
+def odd_records(draw: st.DrawFn) -> list[bytes]:
+    """Records mostly fitting BULK_COLUMNS, with keys in any case and values of any type."""
+    records: list[bytes] = []
+    for _ in range(draw(st.integers(1, 6))):
+        objects = []
+        for _ in range(draw(st.integers(1, 2))):
+            names = [c["Name"] for c in BULK_COLUMNS] + ["Name", "ID", "x"]
+            keys = draw(st.lists(st.sampled_from(names), max_size=4))
+            objects.append(json.dumps({k: draw(_ODD_VALUES) for k in keys}))
+        text = draw(st.sampled_from(["", " ", "\n", "\r\n"])).join(objects)
+        record = text.encode("utf-8", "surrogatepass")
+        cut = draw(st.integers(0, 3))
+        records.append(record[:-cut] if cut == 3 and len(record) > 1 else record)
+    return records
+
+
+@settings(max_examples=200, deadline=None)
+@given(odd_records())
+def test_bulk_reading_equals_reading_one_by_one_or_steps_aside(records: list[bytes]) -> None:
+    reader = _reader()
+    bulk = reader.table(records)
+    if bulk is not None:
+        expected = _one_by_one(reader, records)
+        assert expected is not None and bulk.equals(expected)
+
+
+def test_an_object_is_never_read_across_two_records() -> None:
+    reader = _reader()
+    assert reader.table([b'{"id":', b"1}"]) is None
+    assert reader.table([b'{"id": 1', b"}"]) is None
+    assert reader.table([b'{"n": [{"id": 1}', b'{"id": 2}]}']) is None
+
+
+def test_a_claim_with_a_bad_record_still_delivers_the_others_and_the_bad_one_to_errors(
+    hose: Firehose, fb: Fogbank
+) -> None:
+    fb.catalog.create_database({"Name": "web"})
+    fb.catalog.create_table(
+        "web", {"Name": "clicks", "StorageDescriptor": {"Columns": BULK_COLUMNS}}
+    )
+    hose.create_delivery_stream(
+        "mixed",
+        extended_s3=destination(
+            BufferingHints=HINTS, DataFormatConversionConfiguration=conversion()
+        ),
+    )
+    good = [json.dumps({"id": i, "name": f"n{i}", "score": i / 2}).encode() for i in range(50)]
+    hose.put_record_batch("mixed", good)
+    [delivery] = hose.deliver_due()
+    assert delivery.records == 50 and delivery.errors == 0 and not delivery.error_keys
+    expected = [{"id": i, "name": f"n{i}", "score": i / 2} for i in range(50)]
+    rows = pq.read_table(io.BytesIO(read(fb, delivery.key)), columns=["id", "name", "score"])
+    assert rows.to_pylist() == expected
+    hose.put_record_batch("mixed", [*good[:2], b'{"id": "x"}', good[2]])
+    [delivery] = hose.deliver_due()
+    assert delivery.records == 3 and delivery.errors == 1
+    assert pq.read_table(io.BytesIO(read(fb, delivery.key))).column("id").to_pylist() == [0, 1, 2]
+    [error] = [json.loads(line) for line in read(fb, delivery.error_keys[0]).splitlines()]
+    assert base64.b64decode(error["rawData"]) == b'{"id": "x"}'

@@ -115,6 +115,11 @@ class RecordBuffer:
         self._conn = durable_connection(path, busy_timeout_ms=_BUSY_TIMEOUT_MS)
         self._mutex = threading.Lock()
         self._closed = False
+        # Group commit, as the Kinesis log does it: appends queue here; the thread that
+        # finds no commit in flight writes the whole queue, the others wait for it.
+        self._commit = threading.Condition()
+        self._queue: list[_Append] = []
+        self._writing = False
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(records)")}
         if "part" not in columns:  # a buffer from before dynamic partitioning
             with self._transaction() as conn:
@@ -154,21 +159,55 @@ class RecordBuffer:
 
     def append(self, records: Sequence[bytes], now_ms: int, *, max_bytes: int | None) -> int:
         """Store records durably, in order, until one would take the buffer past
-        ``max_bytes``: how many were stored (the rest are refused, for back-pressure)."""
+        ``max_bytes``: how many were stored (the rest are refused, for back-pressure).
+
+        Returns once the commit holding them is fsync'd. Appends that arrive while a
+        commit is in flight are written together by the next one (group commit)."""
+        batch = _Append(records, now_ms, max_bytes)
+        group: list[_Append] = []
+        with self._commit:
+            if self._closed:
+                raise BufferClosed(self.path)
+            self._queue.append(batch)
+            while not batch.done and self._writing:
+                self._commit.wait()
+            if not batch.done:  # no commit in flight: this thread writes the queue
+                self._writing = True
+                group, self._queue = self._queue, []
+        if group:
+            failure: BaseException | None = None
+            try:
+                self._write_group(group)
+            except BaseException as exc:
+                failure = exc
+            with self._commit:
+                for each in group:
+                    each.failure, each.done = failure, True
+                self._writing = False
+                self._commit.notify_all()
+        if batch.failure is not None:
+            raise batch.failure
+        return batch.accepted
+
+    def _write_group(self, group: Sequence[_Append]) -> None:
+        """The queued appends, in arrival order, in one transaction: one fsync for all."""
         with self._transaction() as conn:
             (held,) = conn.execute("SELECT bytes FROM totals WHERE id = 1").fetchone()
-            accepted = 0
-            for data in records:
-                if max_bytes is not None and held + len(data) > max_bytes:
-                    break
-                held += len(data)
-                accepted += 1
-            conn.executemany(
-                "INSERT INTO records (ms, data) VALUES (?, ?)",
-                [(now_ms, data) for data in records[:accepted]],
-            )
+            rows: list[tuple[int, bytes]] = []
+            for batch in group:
+                accepted = len(batch.records)
+                if batch.max_bytes is not None:
+                    for index, data in enumerate(batch.records):
+                        if held + len(data) > batch.max_bytes:
+                            accepted = index
+                            break
+                        held += len(data)
+                else:
+                    held += sum(map(len, batch.records))
+                batch.accepted = accepted
+                rows += [(batch.now_ms, data) for data in batch.records[:accepted]]
+            conn.executemany("INSERT INTO records (ms, data) VALUES (?, ?)", rows)
             conn.execute("UPDATE totals SET bytes = ? WHERE id = 1", (held,))
-        return accepted
 
     def claim(
         self,
@@ -188,6 +227,20 @@ class RecordBuffer:
         Records not yet partitioned are taken unless ``partitioned``; then the records of
         the first due partition, each partition its own buffer."""
         with self._transaction() as conn:
+            claimable = "(owner IS NULL OR claimed_until_ms <= ?) AND part IS " + (
+                "NOT NULL" if partitioned else "NULL"
+            )
+            (held,) = conn.execute("SELECT bytes FROM totals WHERE id = 1").fetchone()
+            if not force and held < size_bytes:
+                # No group can be due by size (all the buffer holds is less): one is due
+                # only once its first record is interval_ms old. Finding that in SQL spares
+                # the scan below, in Python, over every record while nothing is due.
+                # (SQLite gives a bare column the values of the row MIN() picked.)
+                firsts = conn.execute(
+                    f"SELECT MIN(id), ms FROM records WHERE {claimable} GROUP BY part", (now_ms,)
+                ).fetchall()
+                if all(now_ms - ms < interval_ms for _, ms in firsts):
+                    return None
             cursor = conn.execute(
                 "SELECT id, ms, length(data), part FROM records "
                 "WHERE (owner IS NULL OR claimed_until_ms <= ?) AND part IS "
@@ -221,12 +274,19 @@ class RecordBuffer:
                 )
             if chosen is None:
                 return None
-            conn.executemany(
-                "UPDATE records SET owner = ?, claimed_until_ms = ? WHERE id = ?",
-                [(owner, now_ms + lease_ms, rid) for rid in chosen.ids],
+            # The chosen ids are every claimable record of the group up to the last one
+            # (the scan above takes a group's records in order, skipping none): one
+            # statement with the scan's own condition marks them, in this transaction.
+            conn.execute(
+                "UPDATE records SET owner = ?, claimed_until_ms = ? "
+                "WHERE id BETWEEN ? AND ? AND (owner IS NULL OR claimed_until_ms <= ?) "
+                "AND part IS ?",
+                (owner, now_ms + lease_ms, chosen.ids[0], chosen.ids[-1], now_ms, chosen.part),
             )
             rows = conn.execute(
-                "SELECT data, ms, error FROM records WHERE owner = ? ORDER BY id", (owner,)
+                "SELECT data, ms, error FROM records "
+                "WHERE id BETWEEN ? AND ? AND owner = ? ORDER BY id",
+                (chosen.ids[0], chosen.ids[-1], owner),
             ).fetchall()
         return Claim(
             owner,
@@ -327,6 +387,14 @@ class RecordBuffer:
                 "UPDATE records SET owner = NULL, claimed_until_ms = 0 WHERE owner = ?", (owner,)
             )
 
+    def held(self) -> int:
+        """How many bytes wait (claimed or not), from the running total: no scan."""
+        with self._mutex:
+            if self._closed:
+                raise BufferClosed(self.path)
+            (size,) = self._conn.execute("SELECT bytes FROM totals WHERE id = 1").fetchone()
+        return int(size)
+
     def buffered(self) -> tuple[int, int]:
         """How many records and bytes wait (claimed or not)."""
         with self._mutex:
@@ -344,6 +412,18 @@ class RecordBuffer:
                 raise BufferClosed(self.path)
             with write_transaction(self._conn) as conn:
                 yield conn
+
+
+@dataclass
+class _Append:
+    """One append waiting for its group's commit."""
+
+    records: Sequence[bytes]
+    now_ms: int
+    max_bytes: int | None
+    accepted: int = 0
+    done: bool = False
+    failure: BaseException | None = None
 
 
 @dataclass

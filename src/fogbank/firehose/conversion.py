@@ -57,6 +57,12 @@ PARQUET_COMPRESSION = {"SNAPPY": "snappy", "GZIP": "gzip", "UNCOMPRESSED": "none
 ORC_COMPRESSION = {"SNAPPY": "snappy", "ZLIB": "zlib", "NONE": "uncompressed"}
 _INTEGERS = {"tinyint": 8, "smallint": 16, "int": 32, "integer": 32, "bigint": 64}
 _EPOCH = datetime(1970, 1, 1)
+# The column types RowReader.table reads in bulk: Arrow's JSON reader takes exactly the
+# values rows() takes for them (the others, and float's rounding, are read one by one).
+_BULK_TYPES = {*_INTEGERS, "string", "boolean", "double"}
+# Arrow's JSON blocks: a record (at most 1,000 KiB) and its newline fit in one.
+_BULK_BLOCK_BYTES = 4 * 1024 * 1024
+_BOM = "\ufeff".encode()
 _MILLIS_THRESHOLD = 10**11
 
 
@@ -338,6 +344,94 @@ class RowReader:
 
         return pa.schema([(name, kind.arrow()) for name, kind in self.columns])
 
+    def table(self, records: Sequence[bytes]) -> pa.Table | None:
+        """Every record's rows as one table, read by Arrow's JSON reader in one pass, when
+        that is sure to equal reading each record with :meth:`rows`; None when it cannot
+        be sure (a record that may not fit, a key that matches a column only once folded,
+        a column type Arrow reads differently): then the records are read one by one.
+
+        The records are joined with newlines and read as one JSON stream; each record's
+        own objects become its rows, as :meth:`rows` makes them. Arrow refuses what
+        ``rows`` refuses for these column types (a value of another JSON type, a fraction
+        or an out-of-range number for an integer, a duplicate key, a record that is not
+        objects), so a refusal anywhere only sends the whole claim down the per-record
+        path, which finds the records at fault."""
+        keys = self._bulk_keys()
+        if keys is None or not records:
+            return None
+        # Arrow's reader takes a newline as JSON whitespace, so an object could run on
+        # from one record into the next; not from a record that ends with "}", into one
+        # that begins with "{" (nor through a string: JSON strings hold no newline). A
+        # blank record, which rows() refuses and Arrow would skip, is not braced either.
+        if not all(_braced(record) for record in records):
+            return None
+        joined = b"\n".join(records)
+        if _BOM in joined:  # Arrow skips a byte order mark, which rows() refuses
+            return None
+        try:
+            joined.decode("utf-8")  # Arrow does not check that strings are UTF-8
+        except UnicodeDecodeError:
+            return None
+        import pyarrow as pa  # loaded by the first converted delivery only
+        import pyarrow.compute as pc
+        import pyarrow.json as pj
+
+        read_as = pa.schema(
+            [(key, kind.arrow()) for key, (_, kind) in zip(keys, self.columns, strict=True)]
+        )
+        try:
+            table = pj.read_json(
+                pa.py_buffer(joined),
+                read_options=pj.ReadOptions(block_size=_BULK_BLOCK_BYTES),
+                parse_options=pj.ParseOptions(
+                    explicit_schema=read_as,
+                    newlines_in_values=False,
+                    # Other keys are read too, only to see whether one of them folds onto
+                    # a column (``EVENT_ID`` for ``event_id``): rows() would take it.
+                    unexpected_field_behavior="infer",
+                ),
+            )
+        except pa.lib.ArrowException:
+            return None
+        wanted = set(keys)
+        if any(self._fold(name) in wanted for name in table.schema.names if name not in wanted):
+            return None
+        if table.num_rows < len(records):  # cannot happen: each record has an object
+            return None
+        columns = []
+        for key, (_, kind) in zip(keys, self.columns, strict=True):
+            column = table.column(key)
+            # JSON's NaN and Infinity, which Arrow reads as numbers and rows() refuses.
+            if kind.name == "double" and (
+                pc.any(pc.is_nan(column)).as_py() or pc.any(pc.is_inf(column)).as_py()
+            ):
+                return None
+            columns.append(column)
+        return pa.Table.from_arrays(columns, schema=self.schema)
+
+    def _bulk_keys(self) -> list[str] | None:
+        """The JSON key each column is read from in bulk; None when a column's type is
+        one Arrow's JSON reader does not read as rows() does, or keys would clash."""
+        keys: list[str] = []
+        for name, kind in self.columns:
+            simple = kind.name in _BULK_TYPES or (
+                kind.name in ("varchar", "char") and not kind.params
+            )
+            wanted = self.mappings.get(name.lower(), name)
+            key = wanted.lower() if self.case_insensitive else wanted
+            # A key that rows() would not find as written (it holds a dot that is read
+            # as an underscore) cannot be looked up by its exact name.
+            if not simple or self._fold(key) != key:
+                return None
+            keys.append(key)
+        return keys if len(set(keys)) == len(keys) else None
+
+    def _fold(self, key: str) -> str:
+        """A document's key as rows() looks it up."""
+        if self.dots_to_underscores:
+            key = key.replace(".", "_")
+        return key.lower() if self.case_insensitive else key
+
     def rows(self, record: bytes) -> list[dict[str, Any]]:
         """The rows in one record; SchemaMismatch (with the reason) where it does not fit."""
         try:
@@ -376,12 +470,7 @@ class RowReader:
         return row
 
     def _keys(self, document: Mapping[str, Any]) -> dict[str, Any]:
-        keys: dict[str, Any] = {}
-        for key, value in document.items():
-            if self.dots_to_underscores:
-                key = key.replace(".", "_")
-            keys[key.lower() if self.case_insensitive else key] = value
-        return keys
+        return {self._fold(key): value for key, value in document.items()}
 
     def _value(self, value: Any, kind: HiveType) -> Any:
         if value is None:
@@ -637,6 +726,13 @@ def _decimal(text: str) -> Decimal:
     if not number.is_finite():
         raise SchemaMismatch(f"{_show(text)} is not a finite number")
     return number
+
+
+def _braced(record: bytes) -> bool:
+    """Whether the record, less JSON whitespace around it, begins with { and ends with }."""
+    if not (record.startswith(b"{") and record.endswith(b"}")):
+        record = record.strip(b" \t\r\n")
+    return record.startswith(b"{") and record.endswith(b"}")
 
 
 def _skip_space(text: str, position: int) -> int:

@@ -221,27 +221,33 @@ class ObjectWriter:
         except SchemaMismatch as exc:
             reader = None
             code, message = "DataFormatConversion.InvalidSchema", str(exc)
-        for data, arrival in zip(records, arrivals, strict=True):
-            if reader is None:
-                failures.append(conversion_failure(data, arrival, now, message, code, table_ref))
-                continue
-            try:
-                rows.append(reader.rows(data))
-            except SchemaMismatch as exc:
-                failures.append(
-                    conversion_failure(data, arrival, now, str(exc), MALFORMED, table_ref)
-                )
+        # In bulk when Arrow's reader is sure to read them as rows() would (no record
+        # refused), else one by one, which also finds the records that do not fit.
+        table = reader.table(records) if reader is not None else None
+        if table is None:
+            for data, arrival in zip(records, arrivals, strict=True):
+                if reader is None:
+                    failures.append(
+                        conversion_failure(data, arrival, now, message, code, table_ref)
+                    )
+                    continue
+                try:
+                    rows.append(reader.rows(data))
+                except SchemaMismatch as exc:
+                    failures.append(
+                        conversion_failure(data, arrival, now, str(exc), MALFORMED, table_ref)
+                    )
         errors_at: tuple[str, ...] = ()
         if failures:
             errors_at = (
                 self._errors(name, version, destination, when, ERROR_OUTPUT_TYPE, failures),
             )
         key = ""
-        delivered = sum(len(r) for r in rows)
-        if reader is not None and delivered:
+        if table is None and reader is not None and rows:
             import pyarrow as pa  # loaded by the first converted delivery only
 
             table = pa.Table.from_pylist([row for record in rows for row in record], reader.schema)
+        if table is not None and table.num_rows:
             prefix = render_prefix(destination.prefix, "Prefix", when, keys=keys)
             key = prefix + object_name(name, version, when, destination.extension)
             self.lake.put_object(
@@ -250,7 +256,8 @@ class ObjectWriter:
                 conversion.write(table),
                 content_type="application/octet-stream",
             )
-        return Delivery(destination.bucket, key, len(rows), len(failures), errors_at)
+        converted = len(records) - len(failures)
+        return Delivery(destination.bucket, key, converted, len(failures), errors_at)
 
     def _partitioning_failed(
         self,

@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -97,6 +98,9 @@ MAX_DELIVERY_STREAMS = 5000
 DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024 * 1024
 CLAIM_LEASE_MS = 5 * 60 * 1000
 _TICK_SECONDS = 0.1
+# Incoming counts are written to the control plane at most this often (one write per
+# put would cost more than the put): CloudWatch's own periods are a minute.
+_FLUSH_SECONDS = 1.0
 _MAX_BACKOFF_SECONDS = 60.0
 _UNSUPPORTED_DESTINATIONS = (
     "ElasticsearchDestinationConfiguration",
@@ -517,12 +521,18 @@ class Firehose:
         except BufferClosed:
             raise self._not_found(name) from None
         self._start_delivery()
-        self._wake.set()
+        destination = S3Destination(dict(resource.body["destination"]), True)
+        full = accepted > 0 and buffer.held() >= destination.size_bytes
+        if destination.interval_ms == 0 or full:
+            # Due now: deliver without waiting for the tick. Otherwise the tick finds the
+            # buffer due by its interval; waking the loop at every put would only make it
+            # look again, taking the GIL and the buffer's lock from the puts.
+            self._wake.set()
         encrypted = _encryption_now(resource.body["encryption"], self._now_ms()).status == (
             "ENABLED"
         )
         self.metrics.incoming(name, accepted, sum(len(r) for r in records[:accepted]))
-        entries = [BatchEntry(record_id=_record_id()) for _ in range(accepted)]
+        entries = [BatchEntry(record_id=record_id) for record_id in _record_ids(accepted)]
         refused = BatchEntry(
             error_code="ServiceUnavailableException",
             error_message=(
@@ -694,6 +704,7 @@ class Firehose:
                 self._thread.start()
 
     def _delivery_loop(self) -> None:
+        flushed = time.monotonic()
         while not self._stop.is_set():
             self._wake.wait(_TICK_SECONDS)
             self._wake.clear()
@@ -709,8 +720,10 @@ class Firehose:
                 if self._stop.is_set():
                     return
                 self._deliver_with_backoff(name)
-            with contextlib.suppress(Exception):  # the store closing under a shutdown
-                self.metrics.flush()
+            if time.monotonic() - flushed >= _FLUSH_SECONDS:  # a cost, not a rule: real time
+                flushed = time.monotonic()
+                with contextlib.suppress(Exception):  # the store closing under a shutdown
+                    self.metrics.flush()
 
     def _deliver_with_backoff(self, name: str) -> None:
         now = self.clock.monotonic()
@@ -898,9 +911,11 @@ def _check_tags(tags: Mapping[str, str], *, existing: int) -> None:
         )
 
 
-def _record_id() -> str:
-    # AWS's record ids are long opaque strings; 40 random bytes, hex, are as opaque.
-    return new_hex_id(40)
+def _record_ids(count: int) -> list[str]:
+    # AWS's record ids are long opaque strings; 40 random bytes, hex, are as opaque. One
+    # draw for the batch, cut in 80-character ids: one draw per record costs more.
+    drawn = new_hex_id(40 * count)
+    return [drawn[start : start + 80] for start in range(0, 80 * count, 80)]
 
 
 def _datetime(millis: int) -> datetime:

@@ -73,22 +73,26 @@ class Metrics:
         with self._lock:
             pending, self._incoming = self._incoming, {}
         for name, (records, size, sized) in pending.items():
-            self._put(name, "IncomingRecords", records)
+            values = {"IncomingRecords": float(records)}
             if sized:
-                self._put(name, "IncomingBytes", size)
+                values["IncomingBytes"] = float(size)
+            self._put_all(name, values)
 
     def delivered(
         self, name: str, delivery: Delivery, *, size: int, arrivals: Sequence[int], now_ms: int
     ) -> None:
-        self._put(name, "DeliveryToS3.Success", 1)
-        self._put(name, "DeliveryToS3.Records", delivery.records)
-        self._put(name, "DeliveryToS3.Bytes", size)
+        values = {
+            "DeliveryToS3.Success": 1.0,
+            "DeliveryToS3.Records": float(delivery.records),
+            "DeliveryToS3.Bytes": float(size),
+        }
         if arrivals:
-            self._put(name, "DeliveryToS3.DataFreshness", max(0, now_ms - min(arrivals)) / 1000)
+            values["DeliveryToS3.DataFreshness"] = max(0, now_ms - min(arrivals)) / 1000
         if delivery.errors and not all(PARTITIONING in k for k in delivery.error_keys):
             conversion = all("format-conversion-failed" in key for key in delivery.error_keys)
             failed = "FailedConversion.Records" if conversion else "FailedProcessing.Records"
-            self._put(name, failed, delivery.errors)
+            values[failed] = float(delivery.errors)
+        self._put_all(name, values)
 
     def partitioned(self, name: str, made: Partitioned, *, partitions: int, query: bool) -> None:
         """Step one of a partitioned delivery: how many partitions are active now."""
@@ -127,6 +131,10 @@ class Metrics:
             else:
                 found[metric] = sum(p.value for p in points)
         return found
+
+    def _put_all(self, name: str, values: dict[str, float]) -> None:
+        """One point of each metric, in one control-plane transaction (not one each)."""
+        self._store.put_metrics(NAMESPACE, values, dimensions={"DeliveryStreamName": name})
 
     def _put(self, name: str, metric: str, value: float) -> None:
         self._store.put_metric(
