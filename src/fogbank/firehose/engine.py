@@ -101,7 +101,11 @@ _TICK_SECONDS = 0.1
 # Incoming counts are written to the control plane at most this often (one write per
 # put would cost more than the put): CloudWatch's own periods are a minute.
 _FLUSH_SECONDS = 1.0
-_MAX_BACKOFF_SECONDS = 60.0
+# AWS: "If data delivery to your Amazon S3 bucket fails, Amazon Data Firehose retries to
+# deliver data every 5 seconds" (Handle data delivery failures). The waits grow 1, 2, 4
+# and stay at 5 s; the records stay buffered (AWS discards them after 24 hours; fogbank
+# never drops an acknowledged record, and the error prefix lives in the same bucket).
+_MAX_BACKOFF_SECONDS = 5.0
 _UNSUPPORTED_DESTINATIONS = (
     "ElasticsearchDestinationConfiguration",
     "AmazonopensearchserviceDestinationConfiguration",
