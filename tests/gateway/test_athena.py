@@ -234,6 +234,8 @@ def test_failures_name_the_problem_and_where(athena: Any, lake: Fogbank) -> None
     }
     for sql, reason in cases.items():
         execution = run(athena, sql)
+        query_id = execution["QueryExecutionId"]
+        assert execution["ResultConfiguration"]["OutputLocation"] == f"{OUTPUT}{query_id}.csv"
         status = execution["Status"]
         assert status["State"] == "FAILED", sql
         assert status["StateChangeReason"].startswith(reason), status
@@ -289,9 +291,18 @@ def test_stop_interrupts_a_long_query(athena: Any, lake: Fogbank) -> None:
     ):
         assert time.monotonic() < deadline
         time.sleep(0.01)
+    # running: its result file is named already, but neither it nor GetQueryResults
+    # has rows until the query has SUCCEEDED (Athena writes the file when it ends)
+    running = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+    assert running["ResultConfiguration"]["OutputLocation"] == f"{OUTPUT}{query_id}.csv"
+    with pytest.raises(ClientError) as caught:
+        athena.get_query_results(QueryExecutionId=query_id)
+    assert "Query has not yet finished. Current state: RUNNING" in str(caught.value)
+    assert list(lake.lake.iter_objects("lake", "results/")) == []
     athena.stop_query_execution(QueryExecutionId=query_id)
     execution = wait(athena, query_id)
     assert execution["Status"]["State"] == "CANCELLED"
+    assert execution["ResultConfiguration"]["OutputLocation"] == f"{OUTPUT}{query_id}.csv"
 
 
 def test_workgroups_and_the_bytes_cutoff(athena: Any, lake: Fogbank) -> None:
@@ -423,6 +434,8 @@ def test_ctas_insert_and_unload_write_the_lake(athena: Any, lake: Fogbank) -> No
     assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
     assert execution["SubstatementType"] == "CREATE_TABLE_AS_SELECT"
     query_id = execution["QueryExecutionId"]
+    # named as Athena names a Hive CTAS's result when the query is submitted
+    assert execution["ResultConfiguration"]["OutputLocation"] == f"{OUTPUT}tables/{query_id}"
     assert athena.get_query_results(QueryExecutionId=query_id)["UpdateCount"] == 20
     with lake.lake.get_object("lake", f"results/{query_id}-manifest.csv") as manifest:
         files = manifest.read().decode().split()
@@ -432,6 +445,8 @@ def test_ctas_insert_and_unload_write_the_lake(athena: Any, lake: Fogbank) -> No
 
     inserted = run(athena, "INSERT INTO daily SELECT 99, 1.25, '2024-01-03'")
     assert inserted["Status"]["State"] == "SUCCEEDED", inserted["Status"]
+    inserted_id = inserted["QueryExecutionId"]
+    assert inserted["ResultConfiguration"]["OutputLocation"] == f"{OUTPUT}{inserted_id}"
     counted = run(athena, "SELECT dt, count(*) FROM daily GROUP BY dt ORDER BY dt")
     assert rows(athena, counted["QueryExecutionId"])[1:] == [
         ["2024-01-01", "10"],
@@ -491,13 +506,67 @@ def test_catalog_browsing_and_workgroup_tags(athena: Any, lake: Fogbank) -> None
 
 
 def test_a_query_over_the_bytes_cutoff_is_cancelled(athena: Any, lake: Fogbank) -> None:
-    """BytesScannedCutoffPerQuery (at least 10 MB): a query that read more ends CANCELLED
-    with the reason, and writes no result."""
-    table = pa.table({"blob": [os.urandom(32 * 1024).hex() for _ in range(200)]})  # ~13 MB
+    """BytesScannedCutoffPerQuery (at least 10 MB): a query that reads more ends CANCELLED
+    with Athena's reason and the cutoff as its DataScannedInBytes (what it read is in
+    the runtime statistics), and writes no result."""
+    make_blobs(lake)
+    athena.create_work_group(
+        Name="small",
+        Configuration={
+            "ResultConfiguration": {"OutputLocation": "s3://lake/small/"},
+            "EnforceWorkGroupConfiguration": True,
+            "BytesScannedCutoffPerQuery": 10_000_000,
+        },
+    )
+    execution = run(athena, "SELECT sum(length(blob)) FROM blobs", WorkGroup="small")
+    status = execution["Status"]
+    assert status["State"] == "CANCELLED", status
+    assert status["StateChangeReason"].startswith(
+        "Query cancelled! : Bytes scanned limit was exceeded"
+    )
+    assert execution["Statistics"]["DataScannedInBytes"] == 10_000_000
+    statistics = athena.get_query_runtime_statistics(
+        QueryExecutionId=execution["QueryExecutionId"]
+    )["QueryRuntimeStatistics"]
+    assert statistics["Rows"]["InputBytes"] > 10_000_000
+    assert list(lake.lake.iter_objects("lake", "small/")) == []
+    # the same query in a workgroup without a cutoff succeeds
+    whole = run(athena, "SELECT sum(length(blob)) FROM blobs")
+    assert whole["Status"]["State"] == "SUCCEEDED"
+    assert whole["Statistics"]["DataScannedInBytes"] > 10_000_000
+    # and a query that stays under it runs in the capped workgroup
+    small = run(athena, "SELECT count(*) FROM blobs", WorkGroup="small")
+    assert small["Status"]["State"] == "SUCCEEDED", small["Status"]
+
+
+def test_the_bytes_cutoff_stops_a_query_while_it_runs(athena: Any, lake: Fogbank) -> None:
+    """A query that would run for minutes after reading past the cutoff is stopped as
+    soon as its reads pass it, not when it ends."""
+    make_blobs(lake)
+    athena.create_work_group(Name="small", Configuration={"BytesScannedCutoffPerQuery": 10_000_000})
+    started = time.monotonic()
+    execution = run(
+        athena,
+        # the blobs are read first, for the scalar subquery, then 1e10 rows are counted
+        "SELECT count(*) FROM UNNEST(sequence(1, 100000)) AS t(x) "
+        "CROSS JOIN UNNEST(sequence(1, 100000)) AS u(y) "
+        "WHERE x + y > (SELECT sum(length(blob)) FROM blobs) - 13107000",
+        WorkGroup="small",
+    )
+    elapsed = time.monotonic() - started
+    assert execution["Status"]["State"] == "CANCELLED", execution["Status"]
+    assert "Bytes scanned limit was exceeded" in execution["Status"]["StateChangeReason"]
+    assert execution["Statistics"]["DataScannedInBytes"] == 10_000_000
+    assert elapsed < DEADLINE / 2  # minutes, had it not been stopped
+
+
+def make_blobs(fogbank: Fogbank) -> None:
+    """``db.blobs``: one uncompressed Parquet file of ~13 MB."""
+    table = pa.table({"blob": [os.urandom(32 * 1024).hex() for _ in range(200)]})
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="none")
-    lake.lake.put_object("lake", "blobs/part-0.parquet", buffer.getvalue())
-    lake.catalog.create_table(
+    fogbank.lake.put_object("lake", "blobs/part-0.parquet", buffer.getvalue())
+    fogbank.catalog.create_table(
         "db",
         {
             "Name": "blobs",
@@ -509,21 +578,6 @@ def test_a_query_over_the_bytes_cutoff_is_cancelled(athena: Any, lake: Fogbank) 
             "Parameters": {"classification": "parquet"},
         },
     )
-    athena.create_work_group(
-        Name="small",
-        Configuration={
-            "ResultConfiguration": {"OutputLocation": "s3://lake/small/"},
-            "BytesScannedCutoffPerQuery": 10_000_000,
-        },
-    )
-    execution = run(athena, "SELECT sum(length(blob)) FROM blobs", WorkGroup="small")
-    status = execution["Status"]
-    assert status["State"] == "CANCELLED", status
-    assert "Bytes scanned limit was exceeded" in status["StateChangeReason"]
-    assert execution["Statistics"]["DataScannedInBytes"] > 10_000_000
-    assert list(lake.lake.iter_objects("lake", "small/")) == []
-    # the same query in a workgroup without a cutoff succeeds
-    assert run(athena, "SELECT sum(length(blob)) FROM blobs")["Status"]["State"] == "SUCCEEDED"
 
 
 def test_crawled_avro_and_orc_tables_are_queried(athena: Any, lake: Fogbank) -> None:

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fogbank import Fogbank, FogbankConfig
+from fogbank.query import views
 from fogbank.query.ddl import DdlResult, run_ddl
 from fogbank.query.errors import QueryFailed
 
@@ -411,7 +412,47 @@ def test_unsupported_statements_are_named(fb: Fogbank) -> None:
     error = failure(fb, "ALTER TABLE orders RENAME TO x")
     assert error.category == "NOT_SUPPORTED"
     assert "ALTER TABLE orders" in error.message
-    assert failure(fb, "SHOW VIEWS").category == "NOT_SUPPORTED"
+    assert failure(fb, "SHOW TRANSACTIONS").category == "NOT_SUPPORTED"
+
+
+def test_views_in_the_ddl_statements(fb: Fogbank) -> None:
+    """DROP VIEW, SHOW VIEWS, SHOW CREATE VIEW and DESCRIBE VIEW over a view stored as
+    Athena stores one; the table statements refuse it."""
+    definition = views.ViewDefinition(
+        "SELECT 1 AS one", "awsdatacatalog", DB, (("one", "integer"),)
+    )
+    fb.catalog.create_table(
+        DB, views.table_input("v", definition, [views.view_column("one", "INTEGER")])
+    )
+    assert views.decode(fb.catalog.get_table(DB, "v")) == definition
+    assert ddl(fb, "SHOW VIEWS").rows == [["v"]]
+    assert ddl(fb, f"SHOW VIEWS IN {DB} LIKE 'x*'").rows == []
+    assert ddl(fb, "SHOW CREATE VIEW v").rows == [
+        [f"CREATE VIEW awsdatacatalog.{DB}.v AS"],
+        ["SELECT 1 AS one"],
+    ]
+    assert ddl(fb, "DESCRIBE VIEW v").rows == ddl(fb, "DESCRIBE v").rows
+    assert ddl(fb, "DESCRIBE v").rows[0][0].split("\t")[1].strip() == "int"
+    assert "is a view, not a table" in failure(fb, "SHOW CREATE TABLE v").message
+    assert "Error 10131" in failure(fb, "DROP TABLE v").message
+    ddl(fb, "DROP VIEW v")
+    error = failure(fb, "DROP VIEW v")
+    assert error.reason == f"TABLE_NOT_FOUND: line 1:1: View 'awsdatacatalog.{DB}.v' does not exist"
+    ddl(fb, "DROP VIEW IF EXISTS v")
+
+
+def test_view_columns_are_typed_for_trino_and_hive() -> None:
+    definition = views.ViewDefinition(
+        "SELECT a FROM t", "awsdatacatalog", "db", (("a", "array(varchar)"),)
+    )
+    fields = views.table_input("v", definition, [views.view_column("a", "VARCHAR[]")])
+    assert fields["StorageDescriptor"]["Columns"] == [{"Name": "a", "Type": "array<string>"}]
+    assert fields["ViewOriginalText"].startswith("/* Presto View: ")
+    assert views.view_column("n", "HUGEINT") == views.ViewColumn("n", "bigint", "bigint")
+    assert views.view_column("d", "DECIMAL(15,2)").hive_type == "decimal(15,2)"
+    assert views.view_column("r", "STRUCT(a INTEGER, b VARCHAR)").hive_type == (
+        "struct<a:int,b:string>"
+    )
 
 
 # ---------------------------------------------------------------------- properties

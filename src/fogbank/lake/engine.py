@@ -145,6 +145,9 @@ class Lake:
         self._conns_lock = threading.Lock()
         self._swept: set[str] = set()
         self._hasher: ThreadPoolExecutor | None = None
+        self._markers: dict[str, tuple[int, int, sqlite3.Connection]] = {}
+        self._markers_lock = threading.Lock()
+        self._marker_connections = 0
 
     # ------------------------------------------------------------------ buckets
 
@@ -1043,6 +1046,36 @@ class Lake:
         handle = self._open(bucket)
         return handle.files.path(self._row(handle, key).blob)
 
+    def change_marker(self, bucket: str) -> tuple[int, int, int]:
+        """A value that changes whenever an object of ``bucket`` is written or deleted,
+        by this process or another, so that what a reader derived from a listing can be
+        kept until the bucket changes. It is the index file's inode (a bucket deleted
+        and made again is another file), a count of the connections this lake opened
+        for markers, and SQLite's ``PRAGMA data_version`` on that connection, which
+        never writes: the number moves with every commit of any other connection.
+        ``NoSuchBucket`` if there is none."""
+        validate_bucket_name(bucket)
+        path = self._buckets_dir / bucket / INDEX_FILE
+        try:
+            inode = os.stat(path).st_ino  # noqa: PTH116
+        except FileNotFoundError:
+            raise self._no_such_bucket(bucket) from None
+        with self._markers_lock:
+            held = self._markers.get(bucket)
+            try:
+                if held is None or held[0] != inode:
+                    if held is not None:
+                        held[2].close()
+                    self._marker_connections += 1
+                    conn = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
+                    held = (inode, self._marker_connections, conn)
+                    self._markers[bucket] = held
+                (version,) = held[2].execute("PRAGMA data_version").fetchone()
+            except sqlite3.Error:
+                self._markers.pop(bucket, None)
+                raise self._no_such_bucket(bucket) from None
+        return inode, held[1], int(version)
+
     # ------------------------------------------------------------------ plumbing
 
     def reset(self) -> None:
@@ -1059,6 +1092,10 @@ class Lake:
             for conn in self._all_conns:
                 conn.close()
             self._all_conns.clear()
+        with self._markers_lock:
+            for _, _, marker in self._markers.values():
+                marker.close()
+            self._markers.clear()
         self._local = threading.local()
         if self._hasher is not None:
             self._hasher.shutdown(wait=True)

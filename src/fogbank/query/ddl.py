@@ -29,6 +29,7 @@ from fogbank.catalog.model import (
 from fogbank.core.errors import AlreadyExistsException, EntityNotFoundException, FogbankError
 from fogbank.lake.engine import Lake
 from fogbank.query import ddl_parse as p
+from fogbank.query import views
 from fogbank.query.errors import QueryFailed
 
 __all__ = ["DdlResult", "run_ddl"]
@@ -207,14 +208,78 @@ def _drop_database(st: p.DropDatabase, catalog: Catalog, lake: Lake) -> DdlResul
 def _drop_table(st: p.DropTable, catalog: Catalog, lake: Lake) -> DdlResult:
     # An external table's data stays in the lake: only the catalog entry goes.
     try:
-        _table(catalog, st.table)
+        table = _table(catalog, st.table)
     except QueryFailed:
         if st.if_exists:
             return DdlResult([], [])
         raise
+    if views.is_view(table):
+        # Hive's ErrorMsg.DROP_COMMAND_FOR_VIEWS
+        raise _failed(
+            "SemanticException [Error 10131]: To drop a view you need to use the DROP VIEW command"
+        )
     assert st.table.database is not None
     catalog.delete_table(st.table.database, st.table.name)
     return DdlResult([], [])
+
+
+# ---------------------------------------------------------------------- views
+
+
+def _qualified(name: p.TableName) -> str:
+    return f"awsdatacatalog.{name.database}.{name.name}"
+
+
+def _view(catalog: Catalog, name: p.TableName) -> tuple[Table, views.ViewDefinition]:
+    """The view ``name`` and its definition; Trino's TABLE_NOT_FOUND when there is no
+    such view, NOT_SUPPORTED when the name is a table's."""
+    assert name.database is not None
+    try:
+        table = catalog.get_table(name.database, name.name)
+    except EntityNotFoundException:
+        raise QueryFailed(
+            "TABLE_NOT_FOUND", f"View '{_qualified(name)}' does not exist", line=1, column=1
+        ) from None
+    definition = views.decode(table) if views.is_view(table) else None
+    if definition is None:
+        raise QueryFailed(
+            "NOT_SUPPORTED",
+            f"Relation '{_qualified(name)}' is a table, not a view",
+            line=1,
+            column=1,
+        )
+    return table, definition
+
+
+def _drop_view(st: p.DropView, catalog: Catalog, lake: Lake) -> DdlResult:
+    """DROP VIEW [IF EXISTS]: Trino's DropViewTask, whose only error is a missing view."""
+    assert st.table.database is not None
+    try:
+        table = catalog.get_table(st.table.database, st.table.name)
+    except EntityNotFoundException:
+        table = None
+    if table is None or not views.is_view(table):
+        if st.if_exists:
+            return DdlResult([], [])
+        raise QueryFailed(
+            "TABLE_NOT_FOUND", f"View '{_qualified(st.table)}' does not exist", line=1, column=1
+        )
+    catalog.delete_table(st.table.database, st.table.name)
+    return DdlResult([], [])
+
+
+def _show_views(st: p.ShowViews, catalog: Catalog, lake: Lake) -> DdlResult:
+    names = _table_names(catalog, st.database, only_views=True)
+    if st.pattern is not None:
+        pattern = _glob(st.pattern)
+        names = [n for n in names if pattern.fullmatch(n)]
+    return DdlResult([("tab_name", "string")], [[n] for n in sorted(names)])
+
+
+def _show_create_view(st: p.ShowCreateView, catalog: Catalog, lake: Lake) -> DdlResult:
+    table, definition = _view(catalog, st.table)
+    text = views.show_create_view(table.database_name, table.name, definition)
+    return DdlResult([("Create View", "string")], [[line] for line in text.split("\n")])
 
 
 # ---------------------------------------------------------------------- partitions
@@ -408,17 +473,20 @@ def _glob(pattern: str) -> re.Pattern[str]:
         return re.compile(re.escape(pattern), re.IGNORECASE)
 
 
-def _show_tables(st: p.ShowTables, catalog: Catalog, lake: Lake) -> DdlResult:
-    name = st.database
-    if not _database_exists(catalog, name):
-        raise _no_database(name)
+def _table_names(catalog: Catalog, database: str, *, only_views: bool = False) -> list[str]:
+    if not _database_exists(catalog, database):
+        raise _no_database(database)
     names: list[str] = []
     token: str | None = None
     while True:
-        page = catalog.get_tables(name, next_token=token)
-        names.extend(table.name for table in page.items)
+        page = catalog.get_tables(database, next_token=token)
+        names.extend(t.name for t in page.items if not only_views or views.is_view(t))
         if (token := page.next_token) is None:
-            break
+            return names
+
+
+def _show_tables(st: p.ShowTables, catalog: Catalog, lake: Lake) -> DdlResult:
+    names = _table_names(catalog, st.database)
     if st.pattern is not None:
         pattern = _glob(st.pattern)
         names = [n for n in names if pattern.fullmatch(n)]
@@ -547,6 +615,13 @@ def _column_lines(columns: Sequence[Column]) -> list[str]:
 
 def _show_create_table(st: p.ShowCreateTable, catalog: Catalog, lake: Lake) -> DdlResult:
     table = _table(catalog, st.table)
+    if views.is_view(table):
+        raise QueryFailed(
+            "NOT_SUPPORTED",
+            f"Relation '{_qualified(st.table)}' is a view, not a table; SHOW CREATE VIEW shows it",
+            line=1,
+            column=1,
+        )
     return DdlResult([("createtab_stmt", "string")], [[line] for line in show_create_table(table)])
 
 
@@ -646,6 +721,9 @@ _HANDLERS: dict[type, Any] = {
     p.CreateDatabase: _create_database,
     p.DropDatabase: _drop_database,
     p.DropTable: _drop_table,
+    p.DropView: _drop_view,
+    p.ShowViews: _show_views,
+    p.ShowCreateView: _show_create_view,
     p.MsckRepair: _msck_repair,
     p.AddPartitions: _add_partitions,
     p.DropPartitions: _drop_partitions,

@@ -82,6 +82,23 @@ class DropTable:
 
 
 @dataclass(frozen=True)
+class DropView:
+    table: TableName
+    if_exists: bool
+
+
+@dataclass(frozen=True)
+class ShowViews:
+    database: str
+    pattern: str | None
+
+
+@dataclass(frozen=True)
+class ShowCreateView:
+    table: TableName
+
+
+@dataclass(frozen=True)
 class MsckRepair:
     table: TableName
 
@@ -151,6 +168,7 @@ Statement = (
     | CreateDatabase
     | DropDatabase
     | DropTable
+    | DropView
     | MsckRepair
     | AddPartitions
     | DropPartitions
@@ -158,6 +176,8 @@ Statement = (
     | ShowDatabases
     | ShowPartitions
     | ShowCreateTable
+    | ShowViews
+    | ShowCreateView
     | ShowColumns
     | ShowTblProperties
     | Describe
@@ -510,6 +530,11 @@ class _Walker:
                 self.accept("PURGE")
                 self.end("drop statement")
                 return DropTable(table, if_exists)
+            if self.accept("VIEW"):
+                if_exists = self.accept("IF", "EXISTS")
+                table = self.table("view name")
+                self.end("drop view statement")
+                return DropView(table, if_exists)
             if self.peek() in ("DATABASE", "SCHEMA"):
                 self.at += 1
                 if_exists = self.accept("IF", "EXISTS")
@@ -581,15 +606,18 @@ class _Walker:
         )
 
     def show(self) -> Statement:
-        if self.accept("TABLES"):
+        if self.peek() in ("TABLES", "VIEWS"):
+            views = self.peek() == "VIEWS"
+            where = f"show {self.peek().lower()} statement"
+            self.at += 1
             database = self.database.lower()
             if self.peek() in ("IN", "FROM"):
                 self.at += 1
-                database = self.identifier("show tables statement")
+                database = self.identifier(where)
             self.accept("LIKE")
-            pattern = self.string("show tables statement") if self.at < len(self.tokens) else None
-            self.end("show tables statement")
-            return ShowTables(database, pattern)
+            pattern = self.string(where) if self.at < len(self.tokens) else None
+            self.end(where)
+            return ShowViews(database, pattern) if views else ShowTables(database, pattern)
         if self.peek() in ("DATABASES", "SCHEMAS"):
             self.at += 1
             pattern = None
@@ -605,6 +633,10 @@ class _Walker:
             table = self.table()
             self.end("show statement")
             return ShowCreateTable(table)
+        if self.accept("CREATE", "VIEW"):
+            table = self.table("view name")
+            self.end("show statement")
+            return ShowCreateView(table)
         if self.accept("COLUMNS"):
             if self.peek() not in ("IN", "FROM"):
                 self.fail("expecting FROM or IN", "show columns statement")
@@ -631,6 +663,9 @@ class _Walker:
 
     def describe(self) -> Describe:
         mode = ""
+        # DESCRIBE VIEW v describes the view v ("DESCRIBE view" alone, a table named view)
+        if self.peek() == "VIEW" and self.at + 1 < len(self.tokens):
+            self.at += 1
         # "DESCRIBE extended" alone names a table called extended, as on Athena
         if self.peek() in ("EXTENDED", "FORMATTED") and self.at + 1 < len(self.tokens):
             mode = self.peek().lower()

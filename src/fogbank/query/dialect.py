@@ -29,6 +29,7 @@ wording. Sources for the wordings:
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -227,11 +228,14 @@ def _syntax_error(sql: str, offset: int, message: str) -> QueryFailed:
     return QueryFailed("SYNTAX_ERROR", message, line=line, column=column)
 
 
+@functools.lru_cache(maxsize=512)
 def parse_statement(sql: str) -> Statement:
     """Classify and parse one QueryString as StartQueryExecution receives it.
 
     Athena runs exactly one statement per execution; a trailing ``;`` is allowed.
-    Statement and substatement types are those GetQueryExecution reports.
+    Statement and substatement types are those GetQueryExecution reports. Parses are
+    kept by text (a dashboard runs the same queries again and again; sqlglot takes
+    milliseconds), so the tree is shared: callers copy it before changing it.
     """
     scan = _scan(sql)
     if scan.unterminated is not None:
@@ -303,6 +307,55 @@ def parse_statement(sql: str) -> Statement:
             raise _syntax_error(sql, len(code), "mismatched input '<EOF>'. Expecting: ')'")
         return Statement(sql, stype, sub, _parse(sql, code[:close_at], open_at + 1))
     return Statement(sql, stype, sub, _parse(sql, code, 0))
+
+
+_VIEW_HEAD = re.compile(
+    r"\s*(?:COMMENT\s+'(?:[^']|'')*'\s*)?(?:SECURITY\s+(?:DEFINER|INVOKER)\s*)?AS\b", re.I
+)
+
+
+def view_query_text(sql: str) -> str:
+    """The query of ``CREATE [OR REPLACE] VIEW name [COMMENT '...'] [SECURITY ...] AS
+    <query>`` as the user wrote it (comments kept), which the view stores."""
+    scan = _scan(sql)
+    code = scan.code[: scan.end]
+    view = next((at for word, at in _words(code) if word == "VIEW"), None)
+    if view is None:
+        raise _syntax_error(sql, 0, "mismatched input. Expecting: 'VIEW'")
+    head = _VIEW_HEAD.match(code, _table_name_end(code, view + len("VIEW")))
+    if head is None:
+        raise _syntax_error(sql, view, "mismatched input. Expecting: 'AS'")
+    return sql[head.end() : scan.end].strip()
+
+
+_LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.S)
+_CTAS = re.compile(r"\bAS\s*(\(\s*)*(SELECT|WITH|VALUES|TABLE)\b", re.I)
+_ICEBERG = re.compile(r"table_type\s*=\s*'iceberg'", re.I)
+_CSV_RESULTS = {
+    *("SELECT", "WITH", "VALUES", "TABLE", "EXECUTE", "EXPLAIN"),
+    *("UPDATE", "DELETE", "MERGE"),
+}
+
+
+def result_name(sql: str, execution_id: str) -> str | None:
+    """The result file a statement's execution is named for under its OutputLocation,
+    told from its first words (after comments) without parsing it, as Athena names it
+    when the query is submitted: ``<id>.csv`` for a query (and UPDATE, DELETE, MERGE),
+    ``<id>`` for INSERT, ``tables/<id>`` for a Hive CTAS (``<id>`` for an Iceberg one),
+    ``<id>.txt`` for DDL, SHOW and DESCRIBE; None for UNLOAD, whose name was not
+    measured. Source: athena-local's README, measured against Athena (2026-09)."""
+    start = _LEADING.match(sql)
+    words = [w.upper() for w in sql[start.end() if start else 0 :].split(None, 3)[:3]]
+    first = words[0] if words else ""
+    if first in _CSV_RESULTS:
+        return f"{execution_id}.csv"
+    if not first or first == "UNLOAD":
+        return None
+    if first == "INSERT":
+        return execution_id
+    if first == "CREATE" and "TABLE" in words[1:] and _CTAS.search(sql):
+        return execution_id if _ICEBERG.search(sql) else f"tables/{execution_id}"
+    return f"{execution_id}.txt"
 
 
 def _matching_paren(code: str, open_at: int) -> int | None:
@@ -462,6 +515,11 @@ def referenced_tables(tree: exp.Expression, default_database: str) -> list[Table
             seen.add(key)
             refs.append(TableRef(database, key[1], line, column))
     return refs
+
+
+def position_of(table: exp.Table) -> tuple[int | None, int | None]:
+    """Where the text names ``table`` (its first part), 1-based, as Trino reports it."""
+    return _identifier_position(_first_part(table))
 
 
 def _first_part(table: exp.Table) -> exp.Expression:

@@ -15,6 +15,13 @@ the lake's files, as its profiler counts it. StopQueryExecution interrupts the D
 query. An execution whose process ended mid-run is marked FAILED the next time the
 store is opened.
 
+As on Athena, the result file is named when the query is submitted (GetQueryExecution's
+``ResultConfiguration.OutputLocation`` shows it while the query is queued or running,
+and after it fails), but it exists, and GetQueryResults answers, only once the query
+has SUCCEEDED: Athena uploads its result as it ends (an S3 object is visible once
+whole), and its GetQueryResults refuses a query that has not finished ("Query has not
+yet finished. Current state: RUNNING").
+
 Workgroups (``primary`` always there), named queries and prepared statements are kept
 in the same store: :mod:`fogbank.query.workgroups`.
 """
@@ -47,6 +54,7 @@ from fogbank.core.store import ControlPlaneStore, Resource
 from fogbank.lake.engine import Lake
 from fogbank.lake.names import parse_location
 from fogbank.query import results
+from fogbank.query.dialect import result_name
 from fogbank.query.errors import SYSTEM, QueryFailed
 from fogbank.query.metadata import Metadata
 from fogbank.query.workgroups import WorkGroups, batch_find
@@ -146,6 +154,10 @@ class Queries:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="athena")
         self._duckdb: Any = None
         """One DuckDB database for every query, opened by the first (:meth:`_database`)."""
+        self._meter: Any = None
+        """The :class:`fogbank.query.meter.ScanMeter` of that database."""
+        self._shared: Any = None
+        """The :class:`fogbank.query.shared.SharedViews` of that database."""
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
         self.recover()
@@ -214,14 +226,20 @@ class Queries:
                 return str(held.body["QueryExecutionId"])
         execution_id = str(uuid.uuid4())
         now = self._now()
+        planned = result_name(query, execution_id)
         body = {
             **request,
+            # Athena names the result file when the query is submitted: GetQueryExecution
+            # shows it while the query is queued or running, and after it fails
+            "PlannedResultFile": f"{output_location.rstrip('/')}/{planned}" if planned else None,
             "QueryExecutionId": execution_id,
+            # the workgroup's cutoff when the query was submitted is the one it runs under
+            "BytesScannedCutoffPerQuery": group.configuration.get("BytesScannedCutoffPerQuery"),
             "SubmissionDateTime": now.isoformat(),
             "SubmittedMonotonic": self._clock.monotonic(),
             "Owner": {"Host": socket.gethostname(), "Pid": os.getpid()},
         }
-        self._store.put_resource(
+        queued = self._store.put_resource(
             SERVICE,
             EXECUTION,
             execution_id,
@@ -250,7 +268,7 @@ class Queries:
         running = _Running()
         with self._lock:
             self._running[execution_id] = running
-        self._pool.submit(self._run, execution_id, running)
+        self._pool.submit(self._run, queued, running)
         return execution_id
 
     def get_query_execution(self, execution_id: str) -> QueryExecution:
@@ -373,7 +391,8 @@ class Queries:
             },
             "Rows": {
                 "InputRows": int(body.get("InputRows", 0)),
-                "InputBytes": execution.data_scanned_bytes,
+                # what it read, which a query stopped at its cutoff reads past it
+                "InputBytes": int(body.get("BytesRead", execution.data_scanned_bytes)),
                 "OutputBytes": int(body.get("OutputBytes", 0)),
                 "OutputRows": int(body.get("OutputRows", 0)),
             },
@@ -387,6 +406,10 @@ class Queries:
             with contextlib.suppress(Exception):
                 self.stop_query_execution(execution_id)
         self._pool.shutdown(wait=True, cancel_futures=False)
+        if self._meter is not None:
+            self._meter.close()
+        if self._shared is not None:
+            self._shared.close()
         if self._duckdb is not None:
             self._duckdb.close()
 
@@ -412,13 +435,15 @@ class Queries:
 
     # ------------------------------------------------------------------ the run
 
-    def _run(self, execution_id: str, running: _Running) -> None:
+    def _run(self, queued: Resource, running: _Running) -> None:
+        """A worker's run of one execution, from its QUEUED record as stored."""
+        execution_id = queued.name
         try:
             if running.stop.is_set():
                 self._finish(execution_id, CANCELLED, "Query was cancelled by the user")
                 return
-            resource = self._resource(execution_id)
-            if not self._begin(resource):
+            started = self._begin(queued)
+            if started is None:
                 return
             from fogbank.query.run import Run  # DuckDB and Arrow load with the first query
 
@@ -426,12 +451,14 @@ class Queries:
                 self._catalog,
                 self._lake,
                 self._scratch / execution_id,
-                resource.body,
+                started.body,
                 running,
                 self.workgroups,
                 duckdb_database=self._database(),
+                meter=self._meter,
+                shared=self._shared,
             ).execute()
-            self._complete(execution_id, outcome, running)
+            self._complete(execution_id, outcome, running, started)
         except Exception as error:  # the run's own bug must still end the execution
             log.exception("query %s failed", execution_id)
             self._finish(
@@ -445,21 +472,21 @@ class Queries:
                 self._running.pop(execution_id, None)
             shutil.rmtree(self._scratch / execution_id, ignore_errors=True)
 
-    def _begin(self, resource: Resource) -> bool:
+    def _begin(self, resource: Resource) -> Resource | None:
+        """QUEUED -> RUNNING; None when the execution was no longer QUEUED."""
         now = self._now()
         body = {
             **resource.body,
             "StartDateTime": now.isoformat(),
             "StartedMonotonic": self._clock.monotonic(),
         }
-        return (
-            self._store.replace_resource(
-                SERVICE, EXECUTION, resource.name, body, state=RUNNING, expected_state=QUEUED
-            )
-            is not None
+        return self._store.replace_resource(
+            SERVICE, EXECUTION, resource.name, body, state=RUNNING, expected_state=QUEUED
         )
 
-    def _complete(self, execution_id: str, outcome: Any, running: _Running) -> None:
+    def _complete(
+        self, execution_id: str, outcome: Any, running: _Running, started: Resource
+    ) -> None:
         if outcome.failure is not None:
             failure: QueryFailed = outcome.failure
             error = {
@@ -474,6 +501,7 @@ class Queries:
                 failure.reason,
                 error=error,
                 outcome=outcome,
+                started=started,
             )
             return
         if outcome.cancelled_reason is not None or running.stop.is_set():
@@ -482,9 +510,10 @@ class Queries:
                 CANCELLED,
                 outcome.cancelled_reason or "Query was cancelled by the user",
                 outcome=outcome,
+                started=started,
             )
             return
-        self._finish(execution_id, SUCCEEDED, None, outcome=outcome)
+        self._finish(execution_id, SUCCEEDED, None, outcome=outcome, started=started)
 
     def _finish(
         self,
@@ -494,11 +523,34 @@ class Queries:
         *,
         error: Mapping[str, Any] | None = None,
         outcome: Any = None,
+        started: Resource | None = None,
     ) -> None:
+        """The execution's final state and record. ``started`` is the record its run
+        began from: the final one replaces it in one write, unless another process
+        ended the execution meanwhile (StopQueryExecution), whose state stands."""
+        if started is not None:
+            body = self._final_body(started.body, reason, error, outcome)
+            if (
+                self._store.replace_resource(
+                    SERVICE, EXECUTION, execution_id, body, state=state, expected_state=RUNNING
+                )
+                is not None
+            ):
+                return
         resource = self._store.find_resource(SERVICE, EXECUTION, execution_id)
         if resource is None or resource.state in FINAL:
             return
-        body = dict(resource.body)
+        body = self._final_body(resource.body, reason, error, outcome)
+        self._store.put_resource(SERVICE, EXECUTION, execution_id, resource.arn, body, state=state)
+
+    def _final_body(
+        self,
+        current: Mapping[str, Any],
+        reason: str | None,
+        error: Mapping[str, Any] | None,
+        outcome: Any,
+    ) -> dict[str, Any]:
+        body = dict(current)
         body["CompletionDateTime"] = self._now().isoformat()
         body["CompletedMonotonic"] = self._clock.monotonic()
         if reason is not None:
@@ -509,7 +561,7 @@ class Queries:
             body.update(outcome.record())
         for member in ("Owner",):
             body.pop(member, None)
-        self._store.put_resource(SERVICE, EXECUTION, execution_id, resource.arn, body, state=state)
+        return body
 
     # ------------------------------------------------------------------ plumbing
 
@@ -528,6 +580,11 @@ class Queries:
                 # column type, and the reader fails on a bad value where Hive's SerDe
                 # gives NULL
                 database.execute("SET disabled_optimizers = 'type_pushdown'")
+                from fogbank.query.meter import ScanMeter
+                from fogbank.query.shared import SharedViews
+
+                self._meter = ScanMeter(database)
+                self._shared = SharedViews(database, _shared_folder(self._scratch))
                 self._duckdb = database
             return self._duckdb
 
@@ -577,7 +634,7 @@ class Queries:
             work_group=body["WorkGroup"],
             database=body.get("Database"),
             catalog=body.get("Catalog") or "AwsDataCatalog",
-            output_location=body.get("ResultFile"),
+            output_location=body.get("ResultFile") or body.get("PlannedResultFile"),
             state=resource.state,
             state_change_reason=body.get("StateChangeReason"),
             submission_time=submitted,
@@ -610,6 +667,29 @@ def _abandoned(resource: Resource) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def _shared_folder(scratch: Path) -> Path:
+    """This process's folder for the shared views' links, under ``shared-tables/``
+    (processes sharing a home each have their own); the folders of processes that
+    have ended are removed."""
+    root = scratch / "shared-tables"
+    if root.is_dir():
+        for child in root.iterdir():
+            pid = child.name.split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(child, ignore_errors=True)
+    return root / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _token(offset: int, row: int) -> str:

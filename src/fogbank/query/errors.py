@@ -35,8 +35,14 @@ class QueryFailed(Exception):
         super().__init__(self.reason)
 
     @property
+    def detail(self) -> str:
+        """The message after its position, ``line 1:8: message``, as Trino's exception
+        message reads when another error quotes it (a stored view's)."""
+        where = f"line {self.line}:{self.column}: " if self.line is not None else ""
+        return f"{where}{self.message}"
+
+    @property
     def reason(self) -> str:
         """``StateChangeReason``: ``CATEGORY: line 1:8: message`` (no position when the
         failure has none)."""
-        where = f"line {self.line}:{self.column}: " if self.line is not None else ""
-        return f"{self.category}: {where}{self.message}"
+        return f"{self.category}: {self.detail}"

@@ -12,11 +12,12 @@ GetQueryResults' pages cost what they return, however deep in the result they ar
 
 from __future__ import annotations
 
+import csv as _csv
 import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def read_rows(
     stream.seek(start)
     rows: list[list[str | None]] = []
     used = 0
-    reader = _csv_records(stream) if csv else _text_records(stream, whole_lines)
+    reader = _fast_csv_records(stream) if csv else _text_records(stream, whole_lines)
     for row, size in reader:
         rows.append(row)
         used += size
@@ -120,6 +121,48 @@ def _text_records(stream: BinaryIO, whole_lines: bool) -> Iterator[tuple[list[st
     for line in iter(stream.readline, b""):
         text = line.decode().rstrip("\n")
         yield ([text] if whole_lines else list(text.split("\t"))), len(line)
+
+
+def _fast_csv_records(stream: BinaryIO) -> Iterator[tuple[list[str | None], int]]:
+    """The rows of :func:`_csv_records`, parsed by Python's C csv reader (several times
+    faster than the regular expression on a page of rows). That reader gives ``''`` for
+    both a NULL (nothing) and an empty string (``""``), so a row with an empty field is
+    parsed again exactly; text it refuses goes to the exact parser from its row on."""
+    pending: list[bytes] = []
+
+    def lines() -> Iterator[str]:
+        for raw in iter(stream.readline, b""):
+            pending.append(raw)
+            yield raw.decode()
+
+    reader = _csv.reader(lines(), strict=True)
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except _csv.Error:
+            stream.seek(-sum(len(raw) for raw in pending), 1)
+            yield from _csv_records(stream)
+            return
+        raw = b"".join(pending)
+        pending.clear()
+        yield (_exact_row(raw) if "" in fields else cast("list[str | None]", fields)), len(raw)
+
+
+def _exact_row(raw: bytes) -> list[str | None]:
+    """One whole row, NULLs told from empty strings (see :func:`_csv_records`)."""
+    text = raw if raw.endswith(b"\n") else raw + b"\n"
+    values: list[str | None] = []
+    position = 0
+    while position < len(text):
+        match = _FIELD.match(text, position)
+        if match is None or match.end() == position:
+            raise ValueError("a result file holds a row that is not Athena's CSV")
+        value = match.group(1)
+        values.append(None if value is None else value.replace(b'""', b'"').decode())
+        position = match.end()
+    return values
 
 
 # One CSV field as :func:`csv_line` and pyarrow's "all_valid" writer write it: a quoted

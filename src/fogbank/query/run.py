@@ -4,10 +4,15 @@
 one execution. It binds ExecutionParameters, classifies the statement, and then:
 
 - a SELECT (or ``EXECUTE`` of a prepared one) runs on a fresh DuckDB connection where
-  each referenced table is a view over its lake files (:mod:`fogbank.query.tables`); the
-  result streams, a batch at a time, to ``<OutputLocation>/<id>.csv``; DuckDB's profiler
-  says how many bytes it read from the lake's files, which is DataScannedInBytes, and a
-  workgroup's BytesScannedCutoffPerQuery cancels a query that read more;
+  each referenced table is a view over its lake files (:mod:`fogbank.query.tables`),
+  shared by every query of the same table version (:mod:`fogbank.query.shared`), and
+  each referenced Athena view a DuckDB view of its stored query
+  (:mod:`fogbank.query.views`); the result streams, a batch at a time, to
+  ``<OutputLocation>/<id>.csv``, stored only once the query has ended well; DuckDB's
+  profiler says how many bytes it read from the lake's files, which is
+  DataScannedInBytes; a workgroup's BytesScannedCutoffPerQuery is watched while the
+  query runs (:mod:`fogbank.query.meter`) and cancels it as soon as it reads more;
+- CREATE [OR REPLACE] VIEW analyses its query on DuckDB and stores the view in Glue;
 - DDL runs on the Glue catalog (:mod:`fogbank.query.ddl`) and writes ``<id>.txt``;
 - PREPARE and DEALLOCATE PREPARE keep prepared statements in the workgroup.
 
@@ -32,14 +37,19 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 from pyarrow import csv as pa_csv
+from sqlglot import exp
 
 from fogbank.catalog.engine import Catalog
+from fogbank.catalog.model import Table
+from fogbank.core.errors import AlreadyExistsException, EntityNotFoundException, FogbankError
 from fogbank.lake.engine import Lake
 from fogbank.lake.names import parse_location
-from fogbank.query import ctas, dialect, results
+from fogbank.query import ctas, dialect, results, views
 from fogbank.query.ddl import run_ddl
 from fogbank.query.errors import SYSTEM, QueryFailed
-from fogbank.query.tables import table_source
+from fogbank.query.meter import CUTOFF_REASON, ScanMeter, Watch
+from fogbank.query.shared import SharedView, SharedViews
+from fogbank.query.tables import fingerprint, places, reads_paths, table_source
 from fogbank.query.types import athena_type
 from fogbank.query.workgroups import WorkGroups
 
@@ -67,6 +77,9 @@ class Outcome:
     output_rows: int = 0
     output_bytes: int = 0
     update_count: int | None = None
+    bytes_read: int | None = None
+    """What the query read, where that is not DataScannedInBytes (a query stopped at
+    its cutoff reports the cutoff)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def record(self) -> dict[str, Any]:
@@ -86,6 +99,8 @@ class Outcome:
             record["ResultFile"] = self.result_file
         if self.update_count is not None:
             record["UpdateCount"] = self.update_count
+        if self.bytes_read is not None:
+            record["BytesRead"] = self.bytes_read
         return record
 
 
@@ -102,8 +117,16 @@ class Run:
         workgroups: WorkGroups,
         *,
         duckdb_database: Any,
+        meter: ScanMeter | None = None,
+        shared: SharedViews | None = None,
     ) -> None:
         self._duckdb = duckdb_database
+        self._meter = meter
+        self._shared = shared
+        self._held: list[SharedView] = []
+        """Shared views this execution reads, released when its connection closes."""
+        self._shared_schemas: dict[tuple[str, str], str] = {}
+        """(database, table) -> the shared view's schema, for the translation."""
         self._catalog = catalog
         self._lake = lake
         self._scratch = scratch
@@ -115,6 +138,10 @@ class Run:
         self._cache_key: tuple[str, tuple[str, ...]] = ("", ())
         self._database = (request.get("Database") or "default").lower()
         self._outcome = Outcome()
+        self._arrow_bytes = 0
+        self._measured = False
+        self._cutoff: int | None = None
+        self._watch: Watch | None = None
 
     def execute(self) -> Outcome:
         started = time.monotonic()
@@ -122,8 +149,13 @@ class Run:
             self._execute()
         except QueryFailed as failure:
             self._outcome.failure = failure
+        except _OverCutoff:
+            self._cut()
         except duckdb.InterruptException:
-            self._outcome.cancelled_reason = "Query was cancelled by the user"
+            if self._watch is not None and self._watch.exceeded.is_set():
+                self._cut()
+            else:
+                self._outcome.cancelled_reason = "Query was cancelled by the user"
         except duckdb.Error as error:
             self._outcome.failure = _translate(error, str(self._request["Query"]))
         except OSError as error:
@@ -163,6 +195,9 @@ class Run:
             return
         if statement.substatement in ("CREATE_TABLE_AS_SELECT", "INSERT", "UNLOAD"):
             self._write_data(statement)
+            return
+        if statement.substatement == "CREATE_VIEW":
+            self._create_view(statement)
             return
         if statement.tree is None or statement.substatement not in ("SELECT", "EXPLAIN"):
             raise QueryFailed(
@@ -228,7 +263,7 @@ class Run:
         self._running.connection = connection
         schemas: list[str] = []
         try:
-            arrow_bytes, schema = self._views(
+            self._arrow_bytes, schema = self._views(
                 connection, tree, schemas, union_by_name=union_by_name
             )
             sql = self._translate(tree, schema)
@@ -237,8 +272,20 @@ class Run:
             self._outcome.planning_seconds = time.monotonic() - planning
             if self._running.stop.is_set():
                 raise duckdb.InterruptException("stopped before it ran")
-            work(connection, sql)
-            self._outcome.scanned = _bytes_read(connection) + arrow_bytes
+            self._measured = False
+            cutoff = self._cutoff = self._workgroup_cutoff()
+            if cutoff is not None and self._arrow_bytes > cutoff:
+                # ORC and Avro are read through Arrow, whole, before the query runs
+                self._outcome.bytes_read = self._arrow_bytes
+                raise _OverCutoff
+            if cutoff is not None and self._meter is not None:
+                # watched while it runs (a table's size bounds nothing: a self-join
+                # reads its files twice)
+                with self._meter.watch(connection, cutoff - self._arrow_bytes) as self._watch:
+                    work(connection, sql)
+            else:
+                work(connection, sql)
+            self._measure(connection)
             connection.execute("PRAGMA disable_profiling")
         finally:
             self._running.connection = None
@@ -246,7 +293,37 @@ class Run:
                 with contextlib.suppress(duckdb.Error):
                     connection.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
             connection.close()
-        self._check_cutoff()
+            if self._shared is not None:
+                for view in self._held:
+                    self._shared.release(view)
+            self._held.clear()
+            self._shared_schemas = {}
+
+    def _measure(self, connection: Any) -> None:
+        """DataScannedInBytes once the query has read everything: DuckDB's profiler's
+        exact count; over the cutoff, the query is cancelled before its result is kept.
+        Measured once (before the result is stored, or after the statement)."""
+        if self._measured:
+            return
+        self._measured = True
+        self._outcome.scanned = _bytes_read(connection) + self._arrow_bytes
+        if self._cutoff is not None and self._outcome.scanned > self._cutoff:
+            self._outcome.bytes_read = self._outcome.scanned
+            raise _OverCutoff
+
+    def _cut(self) -> None:
+        """Cancelled at the cutoff: Athena reports the cutoff as the bytes scanned."""
+        cutoff = self._cutoff if self._cutoff is not None else self._outcome.scanned
+        if self._outcome.bytes_read is None and self._watch is not None:
+            self._outcome.bytes_read = self._watch.read + self._arrow_bytes
+        self._outcome.scanned = cutoff
+        self._outcome.result_file = None
+        group = str(self._request["WorkGroup"])
+        self._outcome.cancelled_reason = (
+            f"{CUTOFF_REASON}. Workgroup {group} allows {cutoff} bytes per query "
+            "(BytesScannedCutoffPerQuery); read less (filter on partition columns, select "
+            "fewer columns) or raise the cutoff"
+        )
 
     def _select_on(self, connection: Any, sql: str) -> None:
         relation = connection.sql(sql)
@@ -254,9 +331,9 @@ class Run:
             results.Column(name, *athena_type(str(kind)))
             for name, kind in zip(relation.columns, relation.types, strict=True)
         ]
-        self._write_arrow(columns, relation.to_arrow_reader(_BATCH))
+        self._write_arrow(columns, relation.to_arrow_reader(_BATCH), connection)
 
-    def _write_arrow(self, columns: Sequence[results.Column], reader: Any) -> None:
+    def _write_arrow(self, columns: Sequence[results.Column], reader: Any, connection: Any) -> None:
         """The result as Athena's CSV, a batch at a time: pyarrow's writer quotes every
         value and leaves NULLs empty; each column is rendered as Athena prints it."""
         output, bucket, key = self._result_key(csv=True)
@@ -278,6 +355,8 @@ class Run:
                 writer.write_batch(pa.record_batch(rendered, names=names))
                 rows += batch.num_rows
             writer.close()
+            # the bytes it read are known now: over the cutoff, nothing is stored
+            self._measure(connection)
             size = spool.tell()
             spool.seek(0)
             self._lake.put_object(bucket, key, spool, content_type="text/csv")
@@ -335,13 +414,23 @@ class Run:
         self._outcome.output_rows = outcome.rows
         ctas.write_manifest(self._lake, output, self._id, outcome.files)
 
-    def _translate(self, tree: Any, schema: dict[str, dict[str, dict[str, str]]]) -> str:
-        """The query as DuckDB SQL over this execution's views. Translating costs more
-        than many queries take to run, so translations are kept (for the same text,
-        parameters, database and table types) with a stand-in for the schema prefix."""
+    def _translate(
+        self,
+        tree: Any,
+        schema: dict[str, dict[str, dict[str, str]]],
+        *,
+        text: str | None = None,
+        database: str | None = None,
+    ) -> str:
+        """The query as DuckDB SQL over this execution's views (``text`` and
+        ``database``: a stored view's query and the schema its names resolve in).
+        Translating costs more than many queries take to run, so translations are kept
+        (for the same text, parameters, database and table types) with a stand-in for
+        the schema prefix."""
+        database = database or self._database
         key = (
-            self._cache_key,
-            self._database,
+            self._cache_key if text is None else (text, ()),
+            database,
             json.dumps(schema, sort_keys=True),
         )
         with _TRANSLATIONS_LOCK:
@@ -351,7 +440,7 @@ class Run:
         if sql is None:
             sql = dialect.to_duckdb(
                 tree,
-                default_database=self._database,
+                default_database=database,
                 schema={_STAND_IN + db: tables for db, tables in schema.items()},
                 schema_prefix=_STAND_IN,
             )
@@ -359,57 +448,268 @@ class Run:
                 _TRANSLATIONS[key] = sql
                 while len(_TRANSLATIONS) > _MAX_TRANSLATIONS:
                     _TRANSLATIONS.popitem(last=False)
+        for (db, table), shared in self._shared_schemas.items():
+            sql = sql.replace(
+                f"{_quoted(_STAND_IN + db)}.{_quoted(table)}", f"{_quoted(shared)}.{_quoted(table)}"
+            )
         return sql.replace(f'"{_STAND_IN}', f'"{self._prefix}')
 
     def _views(
         self, connection: Any, tree: Any, schemas: list[str], *, union_by_name: bool = False
     ) -> tuple[int, dict[str, dict[str, dict[str, str]]]]:
-        """Create a view per referenced table, in this execution's schemas (added to
-        ``schemas``); the bytes read through Arrow, and the tables' column types (keyed
-        by database) for the translation."""
-        arrow_bytes = 0
-        schema: dict[str, dict[str, dict[str, str]]] = {}
-        created: set[tuple[str, str]] = set()
+        """Create a DuckDB view per catalog table or view ``tree`` reads, in this
+        execution's schemas (added to ``schemas``); the bytes read through Arrow, and
+        the relations' column types (keyed by database) for the translation."""
+        sources = _Sources(schemas, union_by_name)
         for ref in dialect.referenced_tables(tree, self._database):
-            key = (ref.database, ref.table)
-            if key in created:
-                continue
-            created.add(key)
-            try:
-                source = table_source(
-                    self._catalog,
-                    self._lake,
-                    self._scratch,
-                    ref.database,
-                    ref.table,
-                    union_by_name=union_by_name,
-                    view_schema=self._prefix + ref.database,
+            self._source(connection, ref, sources, ())
+        return sources.arrow_bytes, sources.schema
+
+    def _source(
+        self,
+        connection: Any,
+        ref: dialect.TableRef,
+        sources: _Sources,
+        chain: tuple[tuple[str, str], ...],
+    ) -> None:
+        """The DuckDB view ``"<prefix><database>"."<table>"`` for one catalog relation:
+        over the table's files, or a stored view's query over its own relations."""
+        key = (ref.database, ref.table)
+        if key in sources.created:
+            return
+        try:
+            table = self._catalog.get_table(ref.database, ref.table)
+        except EntityNotFoundException:
+            if not self._database_exists(ref.database):
+                raise QueryFailed(
+                    "SCHEMA_NOT_FOUND",
+                    f"Schema '{ref.database}' does not exist",
+                    line=ref.line,
+                    column=ref.column,
+                ) from None
+            raise QueryFailed(
+                "TABLE_NOT_FOUND",
+                f"Table 'awsdatacatalog.{ref.database}.{ref.table}' does not exist",
+                line=ref.line,
+                column=ref.column,
+            ) from None
+        if self._shared is not None and not views.is_view(table) and reads_paths(table):
+            self._shared_source(ref, table, sources)
+            sources.created.add(key)
+            return
+        view_schema = self._prefix + ref.database
+        if view_schema not in sources.schemas:
+            connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{view_schema}"')
+            sources.schemas.append(view_schema)
+        if views.is_view(table):
+            self._view_source(connection, ref, table, sources, chain)
+            sources.created.add(key)
+            return
+        try:
+            source = table_source(
+                self._catalog,
+                self._lake,
+                self._scratch,
+                ref.database,
+                ref.table,
+                union_by_name=sources.union_by_name,
+                view_schema=view_schema,
+                table=table,
+            )
+        except QueryFailed as failure:
+            if failure.line is None:
+                failure = QueryFailed(
+                    failure.category, failure.message, line=ref.line, column=ref.column
                 )
-            except QueryFailed as failure:
-                if failure.category == "TABLE_NOT_FOUND" and not self._database_exists(
-                    ref.database
-                ):
-                    raise QueryFailed(
-                        "SCHEMA_NOT_FOUND",
-                        f"Schema '{ref.database}' does not exist",
-                        line=ref.line,
-                        column=ref.column,
-                    ) from None
-                if failure.line is None:
-                    failure = QueryFailed(
-                        failure.category, failure.message, line=ref.line, column=ref.column
-                    )
-                raise failure from None
-            view_schema = self._prefix + ref.database
-            if view_schema not in schemas:
-                connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{view_schema}"')
-                schemas.append(view_schema)
-            if source.arrow is not None:
-                connection.register(source.arrow_name, source.arrow)
-                arrow_bytes += source.arrow_bytes
-            connection.execute(source.view_sql)
-            schema.setdefault(ref.database, {})[ref.table] = source.columns
-        return arrow_bytes, schema
+            raise failure from None
+        if source.arrow is not None:
+            connection.register(source.arrow_name, source.arrow)
+            sources.arrow_bytes += source.arrow_bytes
+        connection.execute(source.view_sql)
+        sources.schema.setdefault(ref.database, {})[ref.table] = source.columns
+        sources.created.add(key)
+
+    def _shared_source(self, ref: dialect.TableRef, table: Table, sources: _Sources) -> None:
+        """A table read by path: the view every query of this table version shares
+        (:mod:`fogbank.query.shared`), made here when there is none yet."""
+        assert self._shared is not None
+        union = sources.union_by_name
+
+        def make(schema: str, folder: Path) -> tuple[str, dict[str, str]]:
+            source = table_source(
+                self._catalog,
+                self._lake,
+                folder,
+                ref.database,
+                ref.table,
+                union_by_name=union,
+                view_schema=schema,
+                table=table,
+            )
+            return source.view_sql, source.columns
+
+        where = places(self._catalog, table)
+        try:
+            # read before the listing: a write after it moves a marker, so nothing is missed
+            markers: tuple[Any, ...] | None = tuple(
+                self._lake.change_marker(bucket)
+                for bucket in sorted({parse_location(p)[0] for _, p in where if p[:5] == "s3://"})
+            )
+        except FogbankError:
+            markers = None  # a bucket that is gone reads as empty: listed every time
+        listing_key = (ref.database, ref.table, table.version_id, table.update_time, union, where)
+        try:
+            view = self._shared.acquire(
+                (ref.database, ref.table, union),
+                self._shared.listed(
+                    listing_key,
+                    markers,
+                    lambda: fingerprint(self._catalog, self._lake, table, union_by_name=union),
+                ),
+                make,
+            )
+        except QueryFailed as failure:
+            if failure.line is None:
+                failure = QueryFailed(
+                    failure.category, failure.message, line=ref.line, column=ref.column
+                )
+            raise failure from None
+        self._held.append(view)
+        self._shared_schemas[(ref.database, ref.table)] = view.schema
+        sources.schema.setdefault(ref.database, {})[ref.table] = view.columns
+
+    def _view_source(
+        self,
+        connection: Any,
+        ref: dialect.TableRef,
+        table: Table,
+        sources: _Sources,
+        chain: tuple[tuple[str, str], ...],
+    ) -> None:
+        """A stored view as a DuckDB view of its query, its own tables and views made
+        first; it fails as Trino fails a view it cannot analyse ("Failed analyzing
+        stored view"), at the place the query names it."""
+        name = f"awsdatacatalog.{ref.database}.{ref.table}"
+        definition = views.decode(table)
+        if definition is None:
+            raise QueryFailed(
+                "NOT_SUPPORTED",
+                f"View '{name}' is not an Athena (Presto) view: its ViewOriginalText is not "
+                "'/* Presto View: <base64> */'; fogbank reads the views Athena makes",
+                line=ref.line,
+                column=ref.column,
+            )
+        key = (ref.database, ref.table)
+        if key in chain:
+            raise QueryFailed(
+                "VIEW_IS_RECURSIVE", "View is recursive", line=ref.line, column=ref.column
+            )
+        try:
+            statement = dialect.parse_statement(definition.original_sql)
+            if statement.tree is None or statement.substatement != "SELECT":
+                raise QueryFailed("SYNTAX_ERROR", "the stored SQL is not a query")
+            for inner in dialect.referenced_tables(statement.tree, definition.schema):
+                self._source(connection, inner, sources, (*chain, key))
+            sql = self._translate(
+                statement.tree,
+                sources.schema,
+                text=definition.original_sql,
+                database=definition.schema,
+            )
+            try:
+                relation = connection.sql(sql)
+                found = list(zip(relation.columns, relation.types, strict=True))
+            except duckdb.Error as error:
+                raise _translate(error, definition.original_sql) from None
+        except QueryFailed as failure:
+            if failure.category == "VIEW_IS_RECURSIVE":
+                raise
+            raise QueryFailed(
+                "INVALID_VIEW",
+                f"Failed analyzing stored view '{name}': {failure.detail}",
+                line=ref.line,
+                column=ref.column,
+            ) from None
+        stored = [column for column, _ in definition.columns]
+        if stored and len(stored) != len(found):
+            raise QueryFailed(
+                "VIEW_IS_STALE",
+                f"View '{name}' is stale or in invalid state: stored view column count "
+                f"({len(stored)}) does not match column count derived from the view query "
+                f"analysis ({len(found)}); CREATE OR REPLACE VIEW it",
+                line=ref.line,
+                column=ref.column,
+            )
+        names = stored or [column.lower() for column, _ in found]
+        columns = ", ".join(_quoted(column) for column in names)
+        view = f"{_quoted(self._prefix + ref.database)}.{_quoted(ref.table)}"
+        connection.execute(f"CREATE VIEW {view} ({columns}) AS {sql}")
+        sources.schema.setdefault(ref.database, {})[ref.table] = {
+            column: str(kind) for column, (_, kind) in zip(names, found, strict=True)
+        }
+
+    # ------------------------------------------------------------------ CREATE VIEW
+
+    def _create_view(self, statement: dialect.Statement) -> None:
+        """CREATE [OR REPLACE] VIEW: the query is analysed on the tables it names (a
+        missing one fails here, as in Trino's CreateViewTask), then stored in Glue as
+        Athena stores it (:mod:`fogbank.query.views`). A DDL statement: no result rows,
+        nothing scanned."""
+        create = statement.tree
+        assert isinstance(create, exp.Create)
+        target = create.this
+        if isinstance(target, exp.Schema):
+            target = target.this
+        assert isinstance(target, exp.Table)
+        line, column = dialect.position_of(target)
+        if target.catalog and target.catalog.lower() != dialect.DEFAULT_CATALOG:
+            raise QueryFailed(
+                "CATALOG_NOT_FOUND",
+                f"Catalog '{target.catalog.lower()}' does not exist",
+                line=line,
+                column=column,
+            )
+        database = (target.db or self._database).lower()
+        name = target.name.lower()
+        if not self._database_exists(database):
+            raise QueryFailed(
+                "SCHEMA_NOT_FOUND", f"Schema '{database}' does not exist", line=line, column=column
+            )
+        query = create.expression
+        found: list[views.ViewColumn] = []
+
+        def analyse(connection: Any, sql: str) -> None:
+            relation = connection.sql(sql)
+            found.extend(
+                views.view_column(column_name.lower(), str(kind))
+                for column_name, kind in zip(relation.columns, relation.types, strict=True)
+            )
+
+        self._with_views(query, analyse)
+        self._outcome.scanned = 0
+        definition = views.ViewDefinition(
+            original_sql=dialect.view_query_text(statement.sql),
+            catalog=dialect.DEFAULT_CATALOG,
+            schema=self._database,
+            columns=tuple((c.name, c.trino_type) for c in found),
+        )
+        table_input = views.table_input(name, definition, found)
+        exists = QueryFailed("ALREADY_EXISTS", f"View already exists: '{database}.{name}'")
+        try:
+            existing: Table | None = self._catalog.get_table(database, name)
+        except EntityNotFoundException:
+            existing = None
+        if existing is None:
+            try:
+                self._catalog.create_table(database, table_input)
+            except AlreadyExistsException:
+                raise exists from None
+        elif create.args.get("replace") and views.is_view(existing):
+            self._catalog.update_table(database, table_input)
+        else:
+            # Trino's Hive connector: a name taken by a table, or a view without OR REPLACE
+            raise exists
+        self._write([], iter([[]]), csv=False)
 
     def _database_exists(self, name: str) -> bool:
         try:
@@ -418,15 +718,10 @@ class Run:
             return False
         return True
 
-    def _check_cutoff(self) -> None:
-        group = self._workgroups.get_work_group(str(self._request["WorkGroup"]))
-        cutoff = group.configuration.get("BytesScannedCutoffPerQuery")
-        if cutoff is not None and self._outcome.scanned > int(cutoff):
-            self._outcome.cancelled_reason = (
-                "Query cancelled! : Bytes scanned limit was exceeded. The query read "
-                f"{self._outcome.scanned} bytes; workgroup {group.name} allows "
-                f"{cutoff} (BytesScannedCutoffPerQuery)"
-            )
+    def _workgroup_cutoff(self) -> int | None:
+        """The workgroup's BytesScannedCutoffPerQuery when the query was submitted."""
+        cutoff = self._request.get("BytesScannedCutoffPerQuery")
+        return None if cutoff is None else int(cutoff)
 
     # ------------------------------------------------------------------ results
 
@@ -470,6 +765,25 @@ class Run:
         self._outcome.result_file = key_location
         self._outcome.output_rows = rows - (1 if csv else 0)
         self._outcome.output_bytes = size
+
+
+class _OverCutoff(Exception):
+    """The query read more than its workgroup's BytesScannedCutoffPerQuery."""
+
+
+@dataclass
+class _Sources:
+    """What one execution's DuckDB views are being made of."""
+
+    schemas: list[str]
+    union_by_name: bool
+    created: set[tuple[str, str]] = field(default_factory=set)
+    schema: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    arrow_bytes: int = 0
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _bytes_read(connection: Any) -> int:

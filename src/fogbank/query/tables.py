@@ -18,6 +18,8 @@ value that does not parse into NULL rather than failing the query.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +78,7 @@ def table_source(
     *,
     union_by_name: bool = False,
     view_schema: str | None = None,
+    table: Table | None = None,
 ) -> TableSource:
     """The view that reads ``database.name``; QueryFailed when there is no such table or
     fogbank cannot read its format.
@@ -83,15 +86,16 @@ def table_source(
     Parquet files are matched to the table's columns by name. With ``union_by_name``
     every file's footer is read up front, so that a column some files lack reads as
     NULL; without it only the first file's is, and such a file fails the scan with a
-    schema mismatch (the caller then tries again with it)."""
-    try:
-        table = catalog.get_table(database, name)
-    except EntityNotFoundException:
-        raise QueryFailed(
-            "TABLE_NOT_FOUND", f"Table 'awsdatacatalog.{database}.{name}' does not exist"
-        ) from None
-    if table.table_type == "VIRTUAL_VIEW":
-        raise QueryFailed("NOT_SUPPORTED", f"View {database}.{name} cannot be queried yet")
+    schema mismatch (the caller then tries again with it). ``table`` is the catalog's
+    table when the caller has read it already. A view is the caller's to expand
+    (:mod:`fogbank.query.views`)."""
+    if table is None:
+        try:
+            table = catalog.get_table(database, name)
+        except EntityNotFoundException:
+            raise QueryFailed(
+                "TABLE_NOT_FOUND", f"Table 'awsdatacatalog.{database}.{name}' does not exist"
+            ) from None
     sd: Mapping[str, Any] = table.storage_descriptor or {}
     location = sd.get("Location") or ""
     if not location.startswith("s3://"):
@@ -153,6 +157,49 @@ def table_source(
         source.arrow_name = f"arrow_{schema}_{name}"
         source.view_sql = _typed_view(view, _ident(source.arrow_name), columns, keys, cast=False)
     return source
+
+
+def reads_paths(table: Table) -> bool:
+    """Whether the table's view reads its files by path (Parquet, JSON, delimited
+    text), so that any connection of the database can use it
+    (:mod:`fogbank.query.shared`); ORC, Avro and Grok go through Arrow objects
+    registered on one connection."""
+    try:
+        return _reader(table) in ("parquet", "json", "lazy", "opencsv")
+    except QueryFailed:
+        return False
+
+
+def places(catalog: Catalog, table: Table) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """Where a table's files are: ``((), Location)``, or each partition's values and
+    Location."""
+    if not table.partition_keys:
+        return (((), (table.storage_descriptor or {}).get("Location", "")),)
+    return tuple(
+        (tuple(p.values), (p.storage_descriptor or {}).get("Location", ""))
+        for p in _partitions(catalog, table)
+    )
+
+
+def fingerprint(catalog: Catalog, lake: Lake, table: Table, *, union_by_name: bool) -> str:
+    """What a table's view reads, as a digest: its Glue definition (VersionId and update
+    time), and every file's link name and the lake blob it points to. Blobs are never
+    rewritten, so the same digest means the same bytes."""
+    listing = _link(catalog, lake, table, Path())
+    digest = hashlib.sha256(
+        json.dumps(
+            [
+                table.database_name,
+                table.name,
+                table.version_id,
+                table.update_time.isoformat(),
+                union_by_name,
+            ]
+        ).encode()
+    )
+    for link, target in listing.links:
+        digest.update(f"{link}\0{target}\n".encode())
+    return digest.hexdigest()
 
 
 def _reader(table: Table) -> str:

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from fogbank.app import Fogbank
 
 OPERATIONS = Operations()
+_NULL: dict[str, str] = {}
+"""A NULL's Datum (no VarCharValue), one for every NULL of a page: only ever read."""
 
 
 # ------------------------------------------------------------------ executions
@@ -76,7 +78,9 @@ def get_query_results(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
         max_results=p.get("MaxResults", 1000),
         next_token=p.get("NextToken"),
     )
-    rows = [{"Data": [{} if v is None else {"VarCharValue": v} for v in row]} for row in page.rows]
+    rows = [
+        {"Data": [_NULL if v is None else {"VarCharValue": v} for v in row]} for row in page.rows
+    ]
     out: dict[str, Any] = {
         "ResultSet": {
             "Rows": rows,
