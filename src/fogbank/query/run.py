@@ -152,18 +152,29 @@ class Run:
         except _OverCutoff:
             self._cut()
         except duckdb.InterruptException:
-            if self._watch is not None and self._watch.exceeded.is_set():
+            if self._over_cutoff():
                 self._cut()
             else:
                 self._outcome.cancelled_reason = "Query was cancelled by the user"
         except duckdb.Error as error:
-            self._outcome.failure = _translate(error, str(self._request["Query"]))
+            # The meter's interrupt can surface as another error (an interrupted file
+            # read): a query it stopped is cancelled, not failed.
+            if self._over_cutoff():
+                self._cut()
+            else:
+                self._outcome.failure = _translate(error, str(self._request["Query"]))
         except OSError as error:
-            self._outcome.failure = QueryFailed(
-                "HIVE_CANNOT_OPEN_SPLIT", str(error), error_category=SYSTEM
-            )
+            if self._over_cutoff():
+                self._cut()
+            else:
+                self._outcome.failure = QueryFailed(
+                    "HIVE_CANNOT_OPEN_SPLIT", str(error), error_category=SYSTEM
+                )
         self._outcome.engine_seconds = time.monotonic() - started
         return self._outcome
+
+    def _over_cutoff(self) -> bool:
+        return self._watch is not None and self._watch.exceeded.is_set()
 
     # ------------------------------------------------------------------ dispatch
 
