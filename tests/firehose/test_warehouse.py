@@ -340,3 +340,30 @@ def test_the_cli_runs_sql_on_the_warehouse(tmp_path: Path) -> None:
         app, ["--home", home, "firehose", "warehouse", URL, "SELECT * FROM nope"]
     )
     assert failed.exit_code == 1
+
+
+def test_load_errors_name_the_line_of_each_bad_json_record(tmp_path: Path) -> None:
+    """Records on several lines, some run together: each error keeps its own line."""
+    from datetime import UTC, datetime
+
+    warehouse = Warehouse(tmp_path / "dev.duckdb")
+    warehouse.execute("CREATE TABLE t (i INTEGER)")
+    data = b'{"i": 1}\n{"i": 2}{"i": "two"}\n\n{"i": 4}\n{"i": "four"}\n'
+    store = {
+        "s3://b/o": data,
+        "s3://b/m": json.dumps({"entries": [{"url": "s3://b/o", "mandatory": True}]}).encode(),
+    }
+    loaded = warehouse.copy(
+        "s3://b/m",
+        "t",
+        ["i"],
+        parse_copy_options("JSON 'auto' MAXERROR 5"),
+        store.__getitem__,
+        now=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    assert (loaded.rows, loaded.skipped) == (3, 2)
+    assert warehouse.execute("SELECT i FROM t ORDER BY i").rows == [(1,), (2,), (4,)]
+    lines = warehouse.execute(
+        "SELECT line_number, raw_field_value FROM fogbank.load_errors ORDER BY line_number"
+    ).rows
+    assert lines == [(2, "two"), (5, "four")]

@@ -766,6 +766,9 @@ def _split_json(
     object's keys matched to the column names."""
     decoder = json.JSONDecoder()
     position, record = 0, 0
+    # the line of ``position``, counted on from the last record's start (counting from
+    # the object's start for every record made a load quadratic in its records)
+    line, counted = 1, 0
     wanted = {(n.lower() if options.json_ignorecase else n): i for i, n in enumerate(names)}
     while True:
         while position < len(text) and text[position] in " \t\r\n":
@@ -773,7 +776,8 @@ def _split_json(
         if position >= len(text):
             return
         record += 1
-        line = text.count("\n", 0, position) + 1
+        line += text.count("\n", counted, position)
+        counted = position
         try:
             value, end = decoder.raw_decode(text, position)
         except json.JSONDecodeError as exc:
