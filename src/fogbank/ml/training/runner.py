@@ -329,13 +329,16 @@ class JobRun:
             # FinalMetricDataList reports the first host's metrics, as SageMaker does.
             if host_name == "algo-1":
                 self._latest[name] = MetricValue(name, value, when)
-            self._store.put_metric(
-                METRICS_NAMESPACE,
-                name,
-                value,
-                dimensions={"Host": f"{self.name}/{host_name}"},
-                timestamp=when,
-            )
+        # One transaction for all the lines read this turn: a job logging thousands of
+        # metric lines a second must not spend its turns committing them one by one
+        # (MaxRuntimeInSeconds and StopTrainingJob are checked between turns).
+        self._store.put_metric_batch(
+            METRICS_NAMESPACE,
+            [
+                ({name: value}, {"Host": f"{self.name}/{host_name}"}, when)
+                for host_name, name, value, when in fresh
+            ],
+        )
         final = tuple(self._latest.values())
         self._update(lambda job: replace(job, final_metrics=final))
 
