@@ -4,8 +4,10 @@ made, served by worker processes, routed by variant."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -110,8 +112,12 @@ def test_an_endpoint_serves_the_trained_model_by_variant(
 
 
 def test_an_endpoint_whose_image_is_not_built_in_is_refused(
-    trained: Fogbank, clients: tuple[Any, Any], json_error: ErrorExpectation
+    trained: Fogbank,
+    clients: tuple[Any, Any],
+    json_error: ErrorExpectation,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))  # no docker CLI to find
     sagemaker, _ = clients
     sagemaker.create_model(
         ModelName="byo",

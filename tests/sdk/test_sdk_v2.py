@@ -23,8 +23,7 @@ import numpy as np
 import pytest
 from botocore.config import Config
 
-from fogbank.ml.hosting.instances import builtin_algorithm
-from fogbank.ml.training.images import parse_image
+from fogbank.ml.training.images import builtin_algorithm, parse_image
 
 from .conftest import RunScenario
 

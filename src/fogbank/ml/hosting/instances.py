@@ -39,7 +39,7 @@ from fogbank.core.errors import FogbankError, ValidationException
 from fogbank.lake.engine import Lake
 from fogbank.ml.hosting.engine import HostingResource
 from fogbank.ml.hosting.toolkit import resolve_program
-from fogbank.ml.training.images import REPOSITORIES
+from fogbank.ml.training.images import builtin_algorithm
 
 PING_TIMEOUT_SECONDS = 240.0  # SageMaker: /ping must pass within 4 minutes of start
 INVOKE_TIMEOUT_SECONDS = 60.0
@@ -85,14 +85,6 @@ class ServedModel:
             tuple(Container(**c) for c in body["containers"]),
             body.get("mode", SINGLE),
         )
-
-
-def builtin_algorithm(image: str) -> str | None:
-    """The built-in algorithm an ECR image URI names, or None."""
-    if ".dkr.ecr." not in image:
-        return None
-    repository = image.split("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
-    return REPOSITORIES.get(repository)
 
 
 def resolve_model(model: HostingResource) -> ServedModel:

@@ -51,6 +51,12 @@ def registry() -> dict[str, Any]:
     return found
 
 
+def builtin_algorithm(uri: str) -> str | None:
+    """The built-in algorithm an ECR image URI names, or None (any other image)."""
+    match = _URI.match(uri)
+    return None if match is None else REPOSITORIES.get(match["repository"])
+
+
 def parse_image(uri: str) -> TrainingImage:
     """The built-in algorithm ``uri`` names, or ValidationException saying what runs.
 
