@@ -31,7 +31,7 @@ from fogbank.core.errors import (
     ResourceNotFoundException,
     ValidationException,
 )
-from fogbank.core.store import ControlPlaneStore, MetricPoint, Resource
+from fogbank.core.store import ControlPlaneStore, MetricPoint, Put, Resource
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 SERVICE = "sagemaker"
@@ -143,6 +143,37 @@ def test_put_resource_create_only_refuses_an_existing_name_naming_kind_and_name(
     assert KIND in raised.value.message
     assert "'job-1'" in raised.value.message
     assert store.get_resource(SERVICE, KIND, "job-1").body == {"v": 1}
+
+
+def test_put_resources_stores_all_in_one_transaction_or_none(
+    store: ControlPlaneStore,
+) -> None:
+    stored = store.put_resources(
+        SERVICE, [Put(KIND, "a", "arn:a", {"v": 1}, "QUEUED"), Put("Order", "1-a", "arn:o", {})]
+    )
+    assert [(r.kind, r.name, r.state, r.body) for r in stored] == [
+        (KIND, "a", "QUEUED", {"v": 1}),
+        ("Order", "1-a", "", {}),
+    ]
+    assert store.get_resource(SERVICE, "Order", "1-a").arn == "arn:o"
+
+    # create_only: one name already taken, so neither of the two is written
+    with pytest.raises(ResourceInUseException, match="'a'"):
+        store.put_resources(
+            SERVICE,
+            [Put(KIND, "b", "arn:b", {}), Put(KIND, "a", "arn:a2", {"v": 2})],
+            create_only=True,
+        )
+    assert store.find_resource(SERVICE, KIND, "b") is None
+    assert store.get_resource(SERVICE, KIND, "a").body == {"v": 1}
+
+    # without create_only an existing one is replaced, keeping its creation time
+    again = store.put_resources(SERVICE, [Put(KIND, "a", "arn:a", {"v": 3}, "DONE")])
+    assert (again[0].state, again[0].body, again[0].created_at) == (
+        "DONE",
+        {"v": 3},
+        stored[0].created_at,
+    )
 
 
 def test_same_name_in_another_kind_or_service_is_another_resource(

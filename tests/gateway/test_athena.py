@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import threading
 import time
 from typing import Any
 
@@ -17,6 +18,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from fogbank import Fogbank
+from fogbank.gateway.services import athena as athena_adapter
+from fogbank.query import run as run_module
 
 OUTPUT = "s3://lake/results/"
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
@@ -303,6 +306,30 @@ def test_stop_interrupts_a_long_query(athena: Any, lake: Fogbank) -> None:
     execution = wait(athena, query_id)
     assert execution["Status"]["State"] == "CANCELLED"
     assert execution["ResultConfiguration"]["OutputLocation"] == f"{OUTPUT}{query_id}.csv"
+
+
+def test_get_query_execution_answers_when_a_running_query_ends(
+    athena: Any, lake: Fogbank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GetQueryExecution on a running query waits for its end (up to a bound) and
+    answers the final state then, so a client polling between sleeps hears of it at
+    once. Here the bound is raised so that nothing depends on timing."""
+    release = threading.Event()
+    execute = run_module.Run.execute
+
+    def gated(self: run_module.Run) -> Any:
+        assert release.wait(DEADLINE)
+        return execute(self)
+
+    monkeypatch.setattr(run_module.Run, "execute", gated)
+    monkeypatch.setattr(athena_adapter, "EXECUTION_HOLD_SECONDS", 30.0)
+    query_id = athena.start_query_execution(
+        QueryString="SELECT 1", ResultConfiguration={"OutputLocation": OUTPUT}
+    )["QueryExecutionId"]
+    threading.Timer(0.2, release.set).start()
+    execution = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+    assert execution["Status"]["State"] == "SUCCEEDED"
+    assert rows(athena, query_id) == [["_col0"], ["1"]]
 
 
 def test_workgroups_and_the_bytes_cutoff(athena: Any, lake: Fogbank) -> None:

@@ -9,9 +9,11 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 
 from fogbank import Fogbank, FogbankConfig
 from fogbank.core.errors import FogbankError, InvalidRequestException
-from fogbank.query import results
+from fogbank.query import results, run
 from fogbank.query.engine import cost_usd
 
 OUTPUT = "s3://results/"
@@ -71,6 +73,33 @@ def test_stop_ends_a_running_query_cancelled_and_writes_no_result(fb: Fogbank) -
         fb.queries.get_query_results(query_id)
     assert [o.key for o in fb.lake.iter_objects("results")] == []
     fb.queries.stop_query_execution(query_id)  # stopping a finished query changes nothing
+
+
+def test_a_held_get_query_execution_answers_when_the_query_ends(
+    fb: Fogbank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GetQueryExecution's hold: a running query is answered at its end, not a poll later;
+    a hold that runs out answers the state as it is."""
+    release = threading.Event()
+    execute = run.Run.execute
+
+    def gated(self: run.Run) -> Any:
+        assert release.wait(DEADLINE)
+        return execute(self)
+
+    monkeypatch.setattr(run.Run, "execute", gated)
+    query_id = fb.queries.start_query_execution("SELECT 1", output_location=OUTPUT)
+    assert fb.queries.get_query_execution(query_id, hold=0.05).state in ("QUEUED", "RUNNING")
+    answers: list[str] = []
+    poller = threading.Thread(
+        target=lambda: answers.append(fb.queries.get_query_execution(query_id, hold=DEADLINE).state)
+    )
+    poller.start()
+    release.set()
+    poller.join(DEADLINE)
+    assert answers == ["SUCCEEDED"]
+    # a final execution is answered at once, whatever the hold
+    assert fb.queries.get_query_execution(query_id, hold=DEADLINE).state == "SUCCEEDED"
 
 
 def test_a_query_interrupted_by_kill_9_is_failed_on_next_open(home: Path) -> None:

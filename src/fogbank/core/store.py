@@ -46,6 +46,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -92,6 +93,17 @@ class Resource:
     body: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Put:
+    """One resource to create or replace in :meth:`ControlPlaneStore.put_resources`."""
+
+    kind: str
+    name: str
+    arn: str
+    body: Mapping[str, Any]
+    state: str = ""
 
 
 @dataclass(frozen=True)
@@ -264,26 +276,52 @@ class ControlPlaneStore:
         ``(service, kind, name)`` raises :class:`ResourceInUseException`. Replacing keeps
         ``created_at`` and moves ``updated_at`` to now.
         """
-        stored_body = _dump_body(body)
-        values = {"arn": arn, "state": state, "body": stored_body}
-        now = self._now()
-        key = {"service": service, "kind": kind, "name": name}
+        put = Put(kind, name, arn, body, state)
         if create_only:
-            try:
-                with self._transaction(write=True) as conn:
-                    conn.execute(
-                        insert(_resources).values(**key, **values, created_at=now, updated_at=now)
-                    )
-            except IntegrityError:
-                raise ResourceInUseException(
-                    f"{kind} {name!r} already exists. Choose another name, "
-                    f"or delete the existing {kind} first."
-                ) from None
-            return Resource(service, kind, name, arn, state, json.loads(stored_body), now, now)
+            return self.put_resources(service, [put], create_only=True)[0]
+        now = self._now()
         with self._transaction(write=True) as conn:
-            _upsert(conn, _resources, key, {**values, "updated_at": now}, {"created_at": now})
-            row = conn.execute(select(_resources).where(*_resource_key(service, kind, name)))
-            return _to_resource(row.one())
+            return _put(conn, service, put, now)
+
+    def put_resources(
+        self, service: str, puts: Sequence[Put], *, create_only: bool = False
+    ) -> list[Resource]:
+        """Store several resources, as :meth:`put_resource` does each, in one
+        transaction: all of them or none, one commit. With ``create_only`` each must be
+        new (:class:`ResourceInUseException` names the first that is not)."""
+        now = self._now()
+        if not create_only:
+            with self._transaction(write=True) as conn:
+                return [_put(conn, service, put, now) for put in puts]
+        rows: list[dict[str, Any]] = [
+            {
+                "service": service,
+                "kind": put.kind,
+                "name": put.name,
+                "arn": put.arn,
+                "state": put.state,
+                "body": _dump_body(put.body),
+                "created_at": now,
+                "updated_at": now,
+            }
+            for put in puts
+        ]
+        with self._transaction(write=True) as conn:
+            for row, put in zip(rows, puts, strict=True):
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(_resources), row)
+                except IntegrityError:
+                    raise ResourceInUseException(
+                        f"{put.kind} {put.name!r} already exists. Choose another name, "
+                        f"or delete the existing {put.kind} first."
+                    ) from None
+        return [
+            Resource(
+                service, put.kind, put.name, put.arn, put.state, json.loads(row["body"]), now, now
+            )
+            for row, put in zip(rows, puts, strict=True)
+        ]
 
     def replace_resource(
         self,
@@ -310,8 +348,7 @@ class ControlPlaneStore:
             )
             if replaced.rowcount != 1:
                 return None
-            row = conn.execute(select(_resources).where(*_resource_key(service, kind, name)))
-            return _to_resource(row.one())
+            return _to_resource(conn.execute(_BY_KEY, _key_params(service, kind, name)).one())
 
     def get_resource(self, service: str, kind: str, name: str) -> Resource:
         """The resource, or :class:`ResourceNotFoundException` naming its kind and name."""
@@ -323,9 +360,7 @@ class ControlPlaneStore:
     def find_resource(self, service: str, kind: str, name: str) -> Resource | None:
         """The resource, or ``None`` where there is none by that name."""
         with self._transaction() as conn:
-            row = conn.execute(
-                select(_resources).where(*_resource_key(service, kind, name))
-            ).one_or_none()
+            row = conn.execute(_BY_KEY, _key_params(service, kind, name)).one_or_none()
         return None if row is None else _to_resource(row)
 
     def list_resources(
@@ -727,6 +762,27 @@ def _series_id(conn: Connection, namespace: str, name: str, dimensions: str) -> 
     except IntegrityError:
         # a concurrent writer created the series first
         return int(conn.execute(query).scalar_one())
+
+
+# One resource by its key, with bound parameters: SQLAlchemy compiles it once, where a
+# statement built per call is compiled per call (half of a lookup's time).
+_BY_KEY = select(_resources).where(
+    _resources.c.service == bindparam("key_service"),
+    _resources.c.kind == bindparam("key_kind"),
+    _resources.c.name == bindparam("key_name"),
+)
+
+
+def _key_params(service: str, kind: str, name: str) -> dict[str, str]:
+    return {"key_service": service, "key_kind": kind, "key_name": name}
+
+
+def _put(conn: Connection, service: str, put: Put, now: datetime) -> Resource:
+    """Create or replace one resource in ``conn``'s transaction; the stored row."""
+    key = {"service": service, "kind": put.kind, "name": put.name}
+    values = {"arn": put.arn, "state": put.state, "body": _dump_body(put.body)}
+    _upsert(conn, _resources, key, {**values, "updated_at": now}, {"created_at": now})
+    return _to_resource(conn.execute(_BY_KEY, _key_params(service, put.kind, put.name)).one())
 
 
 def _resource_key(service: str, kind: str, name: str) -> tuple[Any, ...]:

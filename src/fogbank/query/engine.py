@@ -50,7 +50,7 @@ from typing import Any
 from fogbank.catalog.engine import Catalog
 from fogbank.core.clock import Clock
 from fogbank.core.errors import InvalidRequestException
-from fogbank.core.store import ControlPlaneStore, Resource
+from fogbank.core.store import ControlPlaneStore, Put, Resource
 from fogbank.lake.engine import Lake
 from fogbank.lake.names import parse_location
 from fogbank.query import results
@@ -118,6 +118,8 @@ class ResultPage:
 @dataclass
 class _Running:
     stop: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    """Set once the execution's final record is stored."""
     connection: Any = None
 
 
@@ -152,6 +154,8 @@ class Queries:
         self.workgroups = WorkGroups(store, clock=clock, account_id=account_id, region=region)
         self.metadata = Metadata(catalog)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="athena")
+        self._records = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="athena-record")
+        """Where a run's RUNNING record is written while the run goes on."""
         self._duckdb: Any = None
         """One DuckDB database for every query, opened by the first (:meth:`_database`)."""
         self._meter: Any = None
@@ -239,21 +243,21 @@ class Queries:
             "SubmittedMonotonic": self._clock.monotonic(),
             "Owner": {"Host": socket.gethostname(), "Pid": os.getpid()},
         }
-        queued = self._store.put_resource(
-            SERVICE,
-            EXECUTION,
-            execution_id,
-            self._arn(group.name, execution_id),
-            body,
-            state=QUEUED,
-        )
         millis = int(now.timestamp() * 1000)
-        self._store.put_resource(
+        arn = self._arn(group.name, execution_id)
+        # the execution and its place in ListQueryExecutions' order: one commit
+        queued, _ = self._store.put_resources(
             SERVICE,
-            ORDER,
-            f"{group.name}{_SEP}{_ORDER_CEILING - millis:016d}{_SEP}{execution_id}",
-            self._arn(group.name, execution_id) + "/order",
-            {"QueryExecutionId": execution_id},
+            [
+                Put(EXECUTION, execution_id, arn, body, QUEUED),
+                Put(
+                    ORDER,
+                    f"{group.name}{_SEP}{_ORDER_CEILING - millis:016d}{_SEP}{execution_id}",
+                    arn + "/order",
+                    {"QueryExecutionId": execution_id},
+                ),
+            ],
+            create_only=True,
         )
         if client_request_token is not None:
             with contextlib.suppress(Exception):
@@ -261,7 +265,7 @@ class Queries:
                     SERVICE,
                     TOKEN,
                     client_request_token,
-                    self._arn(group.name, execution_id) + "/token",
+                    arn + "/token",
                     {"QueryExecutionId": execution_id, "Request": request},
                     create_only=True,
                 )
@@ -271,8 +275,17 @@ class Queries:
         self._pool.submit(self._run, queued, running)
         return execution_id
 
-    def get_query_execution(self, execution_id: str) -> QueryExecution:
-        return self._execution(self._resource(execution_id))
+    def get_query_execution(self, execution_id: str, *, hold: float = 0.0) -> QueryExecution:
+        """GetQueryExecution. With ``hold``, an execution this process is running is
+        answered when it ends or after ``hold`` seconds, whichever comes first: a client
+        polling between sleeps learns of the end at once instead of a sleep later."""
+        resource = self._resource(execution_id)
+        if hold > 0 and resource.state not in FINAL:
+            with self._lock:
+                running = self._running.get(execution_id)
+            if running is not None and running.done.wait(hold):
+                resource = self._resource(execution_id)
+        return self._execution(resource)
 
     def batch_get_query_execution(
         self, ids: Sequence[str]
@@ -328,14 +341,14 @@ class Queries:
         """Block until the execution is final (real time: it waits for a thread)."""
         deadline = time.monotonic() + timeout
         while True:
-            execution = self.get_query_execution(execution_id)
+            execution = self.get_query_execution(execution_id, hold=0.05)
             if execution.state in FINAL:
                 return execution
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"Query {execution_id} was still {execution.state} after {timeout} s"
                 )
-            time.sleep(0.01)
+            time.sleep(0.005)
 
     def get_query_results(
         self, execution_id: str, *, max_results: int = MAX_PAGE, next_token: str | None = None
@@ -406,6 +419,7 @@ class Queries:
             with contextlib.suppress(Exception):
                 self.stop_query_execution(execution_id)
         self._pool.shutdown(wait=True, cancel_futures=False)
+        self._records.shutdown(wait=True)
         if self._meter is not None:
             self._meter.close()
         if self._shared is not None:
@@ -442,22 +456,27 @@ class Queries:
             if running.stop.is_set():
                 self._finish(execution_id, CANCELLED, "Query was cancelled by the user")
                 return
-            started = self._begin(queued)
-            if started is None:
-                return
+            body = self._running_body(queued)
+            # RUNNING is stored while the query runs, not before: a crash leaves a
+            # QUEUED or RUNNING record that recover() fails alike, and the commit's
+            # wait stays off the query's path
+            begun = self._records.submit(self._begin, execution_id, body)
             from fogbank.query.run import Run  # DuckDB and Arrow load with the first query
 
             outcome = Run(
                 self._catalog,
                 self._lake,
                 self._scratch / execution_id,
-                started.body,
+                body,
                 running,
                 self.workgroups,
                 duckdb_database=self._database(),
                 meter=self._meter,
                 shared=self._shared,
             ).execute()
+            started = begun.result()
+            if started is None:  # ended meanwhile (stopped from another process)
+                return
             self._complete(execution_id, outcome, running, started)
         except Exception as error:  # the run's own bug must still end the execution
             log.exception("query %s failed", execution_id)
@@ -468,20 +487,22 @@ class Queries:
                 error={"ErrorCategory": SYSTEM, "ErrorType": 401, "Retryable": False},
             )
         finally:
+            running.done.set()
             with self._lock:
                 self._running.pop(execution_id, None)
             shutil.rmtree(self._scratch / execution_id, ignore_errors=True)
 
-    def _begin(self, resource: Resource) -> Resource | None:
-        """QUEUED -> RUNNING; None when the execution was no longer QUEUED."""
-        now = self._now()
-        body = {
+    def _running_body(self, resource: Resource) -> dict[str, Any]:
+        return {
             **resource.body,
-            "StartDateTime": now.isoformat(),
+            "StartDateTime": self._now().isoformat(),
             "StartedMonotonic": self._clock.monotonic(),
         }
+
+    def _begin(self, execution_id: str, body: Mapping[str, Any]) -> Resource | None:
+        """QUEUED -> RUNNING; None when the execution was no longer QUEUED."""
         return self._store.replace_resource(
-            SERVICE, EXECUTION, resource.name, body, state=RUNNING, expected_state=QUEUED
+            SERVICE, EXECUTION, execution_id, body, state=RUNNING, expected_state=QUEUED
         )
 
     def _complete(

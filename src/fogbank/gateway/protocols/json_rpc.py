@@ -8,9 +8,10 @@ code repeated in ``x-amzn-ErrorType``, as AWS sends them.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -134,31 +135,194 @@ def render_failure(service: Service | None, exc: FogbankError, request_id: str) 
 
 
 def _value(shape: Shape, value: Any) -> Any:
+    """``value`` as the JSON document ``shape`` describes: structures keep only their
+    members that are set (under their wire names, less those bound to HTTP headers or
+    status), blobs become base64 and timestamps epoch seconds or ISO 8601."""
+    serialize = _serializer(shape)
+    return value if serialize is None else serialize(value)
+
+
+# ------------------------------------------------------------------ compiled serializers
+#
+# Walking the botocore shape per value cost more than the ``json.dumps`` after it, so
+# each output shape is compiled once into functions. ``None`` stands for "the value as
+# it is" (strings, numbers, booleans): those cost no call at all. Every compiled
+# function takes ``None`` to ``None``, as list items and map values may be ``None``.
+
+_Serializer = Callable[[Any], Any]
+
+_PASS_THROUGH = frozenset({"string", "integer", "long", "boolean", "double", "float"})
+
+_by_shape: dict[Shape, _Serializer | None] = {}
+"""By shape object (botocore shapes hash and compare by identity). Each operation's
+output shape is one object for the life of its model, so this is the path taken."""
+
+_by_key: dict[tuple[Any, ...], _Serializer | None] = {}
+"""By what the serializer depends on. botocore makes a new Shape object each time it
+resolves a member, a recursive shape's too (Glue's ``Table`` holds a ``TableStatus``
+holding a ``Table``), so compiling needs this key to see a shape again and to end."""
+
+_many: dict[_Serializer, _Serializer] = {}
+"""A structure's serializer -> the one for a list of that structure (one loop, not a
+call per item)."""
+
+_compile_lock = threading.Lock()
+
+
+def _serializer(shape: Shape) -> _Serializer | None:
+    """The compiled serializer of ``shape``; ``None``: values of it are sent as they are."""
+    try:
+        return _by_shape[shape]
+    except KeyError:
+        pass
+    with _compile_lock:
+        pending: dict[tuple[Any, ...], _Serializer | None] = {}
+        serialize = _compile(shape, pending)
+        # Published only once whole: a structure's function is registered before its
+        # members are compiled (that is how recursion ends), and another thread must
+        # never find one whose members are not there yet.
+        _by_key.update(pending)
+        _by_shape[shape] = serialize
+    return serialize
+
+
+def _shape_key(shape: Shape) -> tuple[Any, ...]:
+    # The resolver stands for the service model (shape names are per model) and is held
+    # by the key; the serialization traits carry a member's own (wire name, timestamp
+    # format). Nothing else of a shape changes what it is written as.
+    traits = tuple(sorted((k, repr(v)) for k, v in shape.serialization.items()))
+    return (shape._shape_resolver, shape.name, shape.type_name, traits)
+
+
+def _compile(
+    shape: Shape, pending: dict[tuple[Any, ...], _Serializer | None]
+) -> _Serializer | None:
     kind = shape.type_name
-    if value is None:
+    if kind in _PASS_THROUGH:
         return None
+    key = _shape_key(shape)
+    if key in _by_key:
+        return _by_key[key]
+    if key in pending:
+        return pending[key]
+    compiled: _Serializer | None
     if kind == "structure":
         assert isinstance(shape, StructureShape)
-        out: dict[str, Any] = {}
-        for name, member in shape.members.items():
-            if name in value and value[name] is not None:
-                if member.serialization.get("location"):
-                    continue  # headers and status belong to the REST bindings
-                out[member.serialization.get("name", name)] = _value(member, value[name])
-        return out
+        members = [
+            (str(name), str(member.serialization.get("name", name)), member)
+            for name, member in shape.members.items()
+            if not member.serialization.get("location")  # headers, status: the REST bindings
+        ]
+        fields: list[tuple[str, str, _Serializer | None]] = [
+            (name, wire, None) for name, wire, _ in members
+        ]
+        compiled, many = _structure(fields)
+        _many[compiled] = many
+        pending[key] = compiled  # registered before its members: recursion ends here
+        for index, (name, wire, member) in enumerate(members):
+            fields[index] = (name, wire, _compile(member, pending))
+        return compiled
     if kind == "list":
         assert isinstance(shape, ListShape)
-        return [_value(shape.member, item) for item in value]
-    if kind == "map":
+        compiled = _list(_compile(shape.member, pending))
+    elif kind == "map":
         assert isinstance(shape, MapShape)
-        return {str(k): _value(shape.value, v) for k, v in value.items()}
-    if kind == "blob":
-        raw = value if isinstance(value, bytes) else bytes(value)
-        return base64.b64encode(raw).decode("ascii")
-    if kind == "timestamp":
-        assert isinstance(value, datetime)
-        fmt = shape.serialization.get("timestampFormat", "unixTimestamp")
-        if fmt == "iso8601":
-            return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        return round(value.timestamp(), 3)
-    return value
+        compiled = _map(_compile(shape.value, pending))
+    elif kind == "blob":
+        compiled = _blob
+    elif kind == "timestamp":
+        iso = shape.serialization.get("timestampFormat", "unixTimestamp") == "iso8601"
+        compiled = _iso8601 if iso else _epoch_seconds
+    else:
+        compiled = None  # a type botocore adds later: as it is, as before
+    pending[key] = compiled
+    return compiled
+
+
+def _structure(
+    fields: list[tuple[str, str, _Serializer | None]],
+) -> tuple[_Serializer, _Serializer]:
+    """A structure's serializer and the one for a list of it, from its members' (name,
+    wire name, serializer or ``None`` for "as it is"): unset members and keys that are
+    no member are left out. ``fields`` may be filled in after this returns (a member
+    that is the structure itself is compiled after it)."""
+
+    def serialize(value: Any) -> Any:
+        if value is None:
+            return None
+        out = {}
+        get = value.get
+        for name, wire, member in fields:
+            item = get(name)
+            if item is not None:
+                out[wire] = item if member is None else member(item)
+        return out
+
+    def serialize_many(values: Any) -> Any:
+        return None if values is None else [serialize(value) for value in values]
+
+    return serialize, serialize_many
+
+
+def _list(member: _Serializer | None) -> _Serializer:
+    if member is None:
+
+        def copy(value: Any) -> Any:
+            return None if value is None else list(value)
+
+        return copy
+    many = _many.get(member)
+    if many is not None:
+        return many
+
+    def serialize(value: Any) -> Any:
+        return None if value is None else list(map(member, value))
+
+    return serialize
+
+
+def _map(member: _Serializer | None) -> _Serializer:
+    # Plain loops: for the small maps of a result (often empty), building zip and map
+    # objects costs more than the copy.
+    if member is None:
+
+        def copy(value: Any) -> Any:
+            if value is None:
+                return None
+            out = {}
+            for key, item in value.items():
+                out[str(key)] = item
+            return out
+
+        return copy
+
+    def serialize(value: Any) -> Any:
+        if value is None:
+            return None
+        out = {}
+        for key, item in value.items():
+            out[str(key)] = member(item)
+        return out
+
+    return serialize
+
+
+def _blob(value: Any) -> Any:
+    if value is None:
+        return None
+    raw = value if isinstance(value, bytes) else bytes(value)
+    return binascii.b2a_base64(raw, newline=False).decode("ascii")
+
+
+def _iso8601(value: Any) -> Any:
+    if value is None:
+        return None
+    assert isinstance(value, datetime)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _epoch_seconds(value: Any) -> Any:
+    if value is None:
+        return None
+    assert isinstance(value, datetime)
+    return round(value.timestamp(), 3)

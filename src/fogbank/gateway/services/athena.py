@@ -39,11 +39,18 @@ def start_query_execution(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]
     return {"QueryExecutionId": execution_id}
 
 
+# How long GetQueryExecution may wait for a running query to end before it answers
+# RUNNING: a client that polls between sleeps (every SDK) sees the end when it comes,
+# not a sleep later; bounded so that a poll still answers within 0.1 s.
+EXECUTION_HOLD_SECONDS = 0.1
+
+
 @OPERATIONS("GetQueryExecution")
 def get_query_execution(fogbank: Fogbank, p: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "QueryExecution": _execution(fogbank.queries.get_query_execution(p["QueryExecutionId"]))
-    }
+    execution = fogbank.queries.get_query_execution(
+        p["QueryExecutionId"], hold=EXECUTION_HOLD_SECONDS
+    )
+    return {"QueryExecution": _execution(execution)}
 
 
 @OPERATIONS("BatchGetQueryExecution")
