@@ -18,7 +18,12 @@ parameters) runs:
     ``tpch.<table>`` over ``read_parquet``), the SQL translated by sqlglot trino ->
     duckdb, every row fetched: the floor fogbank's Athena is set against;
 (c) through MiniStack's Athena (its own S3 and Glue, loaded with the same files through
-    boto3), once per query: its time and whether its rows are right.
+    boto3), once per query: its time and whether its rows are right;
+(d) boto3's own time for (a)'s calls: the query runs once more with fogbank's answers
+    recorded, then the same client code runs against those answers given back inside
+    the client (botocore's ``before-send`` hook: no socket, no server), median of 5.
+    The ``vs duckdb+boto3`` column sets fogbank's time against DuckDB's plus that: a
+    floor no server can go under.
 
 (a) and (b) take turns, one warm-up each then ``--rounds`` timed runs (3; ``--quick``: 1),
 the order alternating between rounds; each time is the median. Rows are compared with
@@ -39,6 +44,7 @@ are the same Python version); ``--ministack-engine installed`` runs it as instal
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import os
 import platform
@@ -57,6 +63,8 @@ from typing import Any
 import boto3
 import duckdb
 import sqlglot
+from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 from botocore.config import Config
 from rich.console import Console
 from rich.markup import escape
@@ -336,6 +344,77 @@ def run_duckdb(connection: Any, sql: str) -> Answer:
     return Answer(time.perf_counter() - started, rows=rows)
 
 
+# ---------------------------------------------------------------------------- boto3's own time
+
+REPLAYS = 5  # replays of one query's recorded answers; the median is its client time
+
+Recorded = list[tuple[int, list[tuple[str, str]], bytes]]
+
+
+class _RecordedBody(io.BytesIO):
+    """A recorded answer's body, read as botocore reads one from urllib3."""
+
+    def stream(self, amt: int = 1024 * 1024, decode_content: bool = False) -> Any:
+        while chunk := self.read(amt):
+            yield chunk
+
+
+def record_athena(athena: Any, sql: str) -> Recorded | None:
+    """One more run of ``sql`` with fogbank's answers kept as sent: StartQueryExecution,
+    the GetQueryExecution that found it final (not the polls before) and every page."""
+    kept: list[tuple[str, int, list[tuple[str, str]], bytes]] = []
+
+    def keep(response_dict: dict[str, Any], event_name: str, **_: Any) -> None:
+        headers = list(response_dict["headers"].items())
+        kept.append((event_name, response_dict["status_code"], headers, response_dict["body"]))
+
+    athena.meta.events.register("before-parse.athena", keep)
+    try:
+        answer = run_athena(athena, sql)
+    finally:
+        athena.meta.events.unregister("before-parse.athena", keep)
+    if answer.error:
+        return None
+    polls = [i for i, k in enumerate(kept) if k[0].endswith(".GetQueryExecution")]
+    return [
+        (status, headers, body)
+        for i, (_, status, headers, body) in enumerate(kept)
+        if i not in polls[:-1]
+    ]
+
+
+class _Replay:
+    """A ``before-send`` handler answering each request with the next recorded answer."""
+
+    def __init__(self, recorded: Recorded) -> None:
+        self._answers = iter(recorded)
+
+    def __call__(self, request: Any, **_: Any) -> AWSResponse:
+        status, headers, body = next(self._answers)
+        wire = HTTPHeaders()
+        for name, value in headers:
+            wire.add_header(name, value)
+        return AWSResponse(request.url, status, wire, _RecordedBody(body))
+
+
+def boto3_seconds(replay: Any, sql: str, recorded: Recorded) -> float:
+    """What boto3 itself spends on one query's calls: the same :func:`run_athena` with
+    each request answered in the client by its recorded answer (``before-send``), so
+    no socket and no server; what is left is boto3's building, signing and parsing."""
+    times = []
+    for _ in range(REPLAYS):
+        answer = _Replay(recorded)
+        replay.meta.events.register("before-send.athena", answer)
+        try:
+            ran = run_athena(replay, sql)
+        finally:
+            replay.meta.events.unregister("before-send.athena", answer)
+        if ran.error:
+            raise RuntimeError(f"replaying the recorded answers failed: {ran.error}")
+        times.append(ran.seconds)
+    return statistics.median(times)
+
+
 # ---------------------------------------------------------------------------- checking
 
 
@@ -446,6 +525,8 @@ class Outcome:
     mismatch: str | None = None
     ministack_ok: bool = False
     ministack_note: str = ""
+    boto3: float | None = None
+    """boto3's own seconds for fogbank's calls of this query (:func:`boto3_seconds`)."""
 
     def side(self, name: str) -> Side:
         return self.sides.get(name) or Side(error="not run")
@@ -466,6 +547,14 @@ class Outcome:
     def ratio(self, name: str = FOGBANK, base: str = DUCKDB) -> float | None:
         top, bottom = self.side(name).seconds, self.side(base).seconds
         return top / bottom if top is not None and bottom else None
+
+    @property
+    def floor_ratio(self) -> float | None:
+        """fogbank / (DuckDB + boto3's own time): against what no server can go under."""
+        top, bottom = self.side(FOGBANK).seconds, self.side(DUCKDB).seconds
+        if top is None or not bottom or self.boto3 is None:
+            return None
+        return top / (bottom + self.boto3)
 
 
 Runner = Callable[[], Answer]
@@ -555,7 +644,8 @@ def report(
             f"same Parquet files, median of {rounds} after 1 warm-up ({os.cpu_count()} CPUs)"
         )
     )
-    columns = ["query", "fogbank s", "(engine s)", "(results s)", "duckdb s", "ratio", "rows"]
+    columns = ["query", "fogbank s", "(engine s)", "(results s)", "(boto3 s)", "duckdb s"]
+    columns += ["ratio", "vs duckdb+boto3", "rows"]
     columns.append("scanned MB")
     columns.append("check")
     if mini is not None:
@@ -578,13 +668,16 @@ def report(
             check = f"[red]differs: {escape(_short(o.mismatch, 60))}[/red]"
         else:
             check = "[green]same rows[/green]"
+        floor = o.floor_ratio
         row = [
             f"Q{o.number}",
             _seconds(fog.seconds),
             _seconds(fog.engine_seconds),
             _seconds(fog.fetch_seconds),
+            _seconds(o.boto3),
             _seconds(duck.seconds),
             ratio_cell,
+            "-" if floor is None else f"{floor:.2f}x",
             "-" if o.rows is None else f"{o.rows:,}",
             "-" if o.scanned is None else f"{o.scanned / 1e6:,.1f}",
             check,
@@ -606,6 +699,14 @@ def report(
         f"{len(same)} queries with the same rows; goal <= {GOAL_RATIO}x per query, met by "
         f"{met} of {len(outcomes)}"
     )
+    floors = [o.floor_ratio for o in same if o.floor_ratio is not None]
+    if floors:
+        console.print(
+            f"against DuckDB + boto3's own time (the client's work for the same calls, "
+            f"answered in the client: what no server can go under): geometric mean "
+            f"{geometric_mean(floors):.2f}x, within {GOAL_RATIO}x for "
+            f"{sum(1 for f in floors if f <= GOAL_RATIO)} of {len(floors)}"
+        )
     total_f = sum(o.side(FOGBANK).seconds or 0 for o in outcomes)
     total_d = sum(o.side(DUCKDB).seconds or 0 for o in outcomes)
     console.print(
@@ -709,6 +810,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             console.print(f"lake loaded in {load_seconds:.1f} s; fogbank {fog.version}")
             athena = client(fog.endpoint_url, "athena", read_timeout=QUERY_TIMEOUT)
+            replay = client(fog.endpoint_url, "athena")
             connection = duckdb_connection(folder)
             mini = servers[1] if len(servers) > 1 and servers[1].ok else None
             mini_athena = (
@@ -725,6 +827,10 @@ def main(argv: list[str] | None = None) -> int:
                     runners[MINISTACK] = partial(run_athena, mini_athena, sql)
                 with console.status(f"Q{number}: {', '.join(runners)}"):
                     outcome = measure(number, runners, rounds)
+                    if not outcome.side(FOGBANK).error:
+                        recorded = record_athena(athena, sql)
+                        if recorded is not None:
+                            outcome.boto3 = boto3_seconds(replay, sql, recorded)
                 outcomes.append(outcome)
                 console.print(
                     f"Q{number}: "
@@ -756,6 +862,8 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "query": o.number,
                 "ratio": o.ratio(),
+                "boto3_seconds": o.boto3,
+                "ratio_to_duckdb_plus_boto3": o.floor_ratio,
                 "rows": o.rows,
                 "data_scanned_bytes": o.scanned,
                 "mismatch": o.mismatch,

@@ -533,10 +533,13 @@ class Catalog:
         return found
 
     def _table_resource(self, database_name: str, name: str) -> Resource:
-        database = self._database_resource(database_name).name
+        database = fold(database_name, "DatabaseName")
         folded = fold(name, "TableName")
+        # a table is stored under its database's folded name and goes with it, so the
+        # database is looked up only to say which of the two is missing
         found = self._store.find_resource(SERVICE, TABLE, _key(database, folded))
         if found is None:
+            self._database_resource(database_name)
             raise EntityNotFoundException(f"Table {folded} not found.")
         return found
 
