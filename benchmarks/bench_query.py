@@ -43,6 +43,7 @@ are the same Python version); ``--ministack-engine installed`` runs it as instal
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import math
@@ -53,7 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -359,6 +360,16 @@ class _RecordedBody(io.BytesIO):
             yield chunk
 
 
+@contextlib.contextmanager
+def _handling(made: Any, event: str, handler: Callable[..., Any]) -> Iterator[None]:
+    """``handler`` on a boto3 client's ``event`` while the block runs."""
+    made.meta.events.register(event, handler)
+    try:
+        yield
+    finally:
+        made.meta.events.unregister(event, handler)
+
+
 def record_athena(athena: Any, sql: str) -> Recorded | None:
     """One more run of ``sql`` with fogbank's answers kept as sent: StartQueryExecution,
     the GetQueryExecution that found it final (not the polls before) and every page."""
@@ -368,11 +379,8 @@ def record_athena(athena: Any, sql: str) -> Recorded | None:
         headers = list(response_dict["headers"].items())
         kept.append((event_name, response_dict["status_code"], headers, response_dict["body"]))
 
-    athena.meta.events.register("before-parse.athena", keep)
-    try:
+    with _handling(athena, "before-parse.athena", keep):
         answer = run_athena(athena, sql)
-    finally:
-        athena.meta.events.unregister("before-parse.athena", keep)
     if answer.error:
         return None
     polls = [i for i, k in enumerate(kept) if k[0].endswith(".GetQueryExecution")]
@@ -403,12 +411,8 @@ def boto3_seconds(replay: Any, sql: str, recorded: Recorded) -> float:
     no socket and no server; what is left is boto3's building, signing and parsing."""
     times = []
     for _ in range(REPLAYS):
-        answer = _Replay(recorded)
-        replay.meta.events.register("before-send.athena", answer)
-        try:
+        with _handling(replay, "before-send.athena", _Replay(recorded)):
             ran = run_athena(replay, sql)
-        finally:
-            replay.meta.events.unregister("before-send.athena", answer)
         if ran.error:
             raise RuntimeError(f"replaying the recorded answers failed: {ran.error}")
         times.append(ran.seconds)
