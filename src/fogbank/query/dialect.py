@@ -31,8 +31,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-import threading
-import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -498,37 +496,7 @@ def referenced_tables(tree: exp.Expression, default_database: str) -> list[Table
 
     Athena folds names to lowercase; an unqualified name is in the execution's
     database (QueryExecutionContext.Database). The only catalog is ``awsdatacatalog``.
-    Kept per tree: :func:`parse_statement` gives a repeated query its tree again, and
-    walking it cost as much as a small query's catalog lookups.
     """
-    key = id(tree)
-    with _REFERENCED_LOCK:
-        held = _REFERENCED.get(key)
-        known = held[1].get(default_database) if held is not None and held[0]() is tree else None
-    if known is not None:
-        return list(known)
-    refs = _referenced_tables(tree, default_database)
-    with _REFERENCED_LOCK:
-        held = _REFERENCED.get(key)
-        if held is None or held[0]() is not tree:
-            if len(_REFERENCED) >= _MAX_REFERENCED:
-                for gone in [k for k, (ref, _) in _REFERENCED.items() if ref() is None]:
-                    del _REFERENCED[gone]
-                if len(_REFERENCED) >= _MAX_REFERENCED:
-                    _REFERENCED.clear()
-            # by identity (a tree's own hash walks the whole tree), held weakly
-            held = (weakref.ref(tree), {})
-            _REFERENCED[key] = held
-        held[1][default_database] = tuple(refs)
-    return refs
-
-
-_REFERENCED: dict[int, tuple[weakref.ref[exp.Expression], dict[str, tuple[TableRef, ...]]]] = {}
-_REFERENCED_LOCK = threading.Lock()
-_MAX_REFERENCED = 1024
-
-
-def _referenced_tables(tree: exp.Expression, default_database: str) -> list[TableRef]:
     refs: list[TableRef] = []
     seen: set[tuple[str, str]] = set()
     for table in _base_tables(tree):

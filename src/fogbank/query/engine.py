@@ -681,13 +681,7 @@ def _abandoned(resource: Resource) -> bool:
         return True
     if pid == os.getpid():
         return False  # an earlier Queries of this process: it finishes what it started
-    try:
-        os.kill(pid, 0)  # signal 0 only asks whether the process exists
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return not _alive(pid)
 
 
 def _shared_folder(scratch: Path) -> Path:
